@@ -1,0 +1,79 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { CoverCatalogue } from './catalogue/covers.ts';
+import { forbidden, unauthorized } from './errors.ts';
+
+export type Permission = 'upload' | 'admin';
+
+export interface Principal {
+  kind: 'admin' | 'key';
+  /** Key id for developer keys; 'admin' for the administrator. */
+  id: string;
+  permissions: Permission[];
+}
+
+/** Resolves a bearer secret that is not the admin token (developer keys, issue 4). */
+export type KeyResolver = (secret: string) => Promise<Principal | undefined>;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function sameHash(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  return match?.[1];
+}
+
+/** The administrator credential (stored only as a hash) and, through `keyResolver`, developer keys. */
+export class Auth {
+  private adminHash = '';
+  keyResolver: KeyResolver | undefined;
+
+  /**
+   * Use JACKET_ADMIN_TOKEN when set; otherwise the stored hash; otherwise generate a token, hand it back once to be
+   * printed, and keep only its hash.
+   */
+  async init(catalogue: CoverCatalogue, configuredToken: string | undefined): Promise<{ generatedToken?: string }> {
+    if (configuredToken) {
+      this.adminHash = sha256Hex(configuredToken);
+      return {};
+    }
+    const stored = await catalogue.getSetting('admin_token_sha256');
+    if (stored) {
+      this.adminHash = stored;
+      return {};
+    }
+    const generatedToken = randomBytes(24).toString('base64url');
+    this.adminHash = sha256Hex(generatedToken);
+    await catalogue.putSetting('admin_token_sha256', this.adminHash);
+    return { generatedToken };
+  }
+
+  isAdminToken(secret: string): boolean {
+    return this.adminHash !== '' && sameHash(sha256Hex(secret), this.adminHash);
+  }
+
+  async identify(request: FastifyRequest): Promise<Principal | undefined> {
+    const secret = bearerToken(request);
+    if (!secret) return undefined;
+    if (this.isAdminToken(secret)) return { kind: 'admin', id: 'admin', permissions: ['admin', 'upload'] };
+    return this.keyResolver?.(secret);
+  }
+
+  /** The caller, who must hold `permission`: 401 without credentials, 403 with credentials that do not allow it. */
+  async require(request: FastifyRequest, permission: Permission): Promise<Principal> {
+    const principal = await this.identify(request);
+    if (!principal) throw unauthorized();
+    if (!principal.permissions.includes(permission) && !principal.permissions.includes('admin')) {
+      throw forbidden('permission_denied', `This credential does not allow ${permission}.`);
+    }
+    return principal;
+  }
+}

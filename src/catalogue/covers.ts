@@ -1,0 +1,279 @@
+import { sql, type Transaction } from 'kysely';
+import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
+import type { CatalogueDb } from './db.ts';
+import type { CoversTable, Database } from './schema.ts';
+
+export type Category = 'b' | 'a' | 'w';
+
+export interface Cover {
+  id: number;
+  category: Category;
+  olid: string | null;
+  blobKey: string;
+  sha256: string;
+  mime: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  sourceUrl: string | null;
+  author: string | null;
+  createdAt: number;
+  modifiedAt: number;
+  deleted: boolean;
+  status: 'approved' | 'pending' | 'rejected';
+}
+
+export interface IdentifierInput {
+  scheme: EditionScheme;
+  /** Already normalised (see identifiers/). */
+  value: string;
+}
+
+export interface NewCover {
+  category: Category;
+  olid?: string;
+  olidKind?: OlidKind;
+  blobKey: string;
+  sha256: string;
+  mime: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  sourceUrl?: string;
+  author?: string;
+  identifiers?: IdentifierInput[];
+  /** Keep an existing id (imports); otherwise the next id in order is assigned. */
+  id?: number;
+  createdAt?: number;
+  status?: Cover['status'];
+}
+
+function toCover(row: CoversTable): Cover {
+  return {
+    id: Number(row.id),
+    category: row.category,
+    olid: row.olid,
+    blobKey: row.blob_key,
+    sha256: row.sha256,
+    mime: row.mime,
+    width: Number(row.width),
+    height: Number(row.height),
+    byteSize: Number(row.byte_size),
+    sourceUrl: row.source_url,
+    author: row.author,
+    createdAt: Number(row.created_at),
+    modifiedAt: Number(row.modified_at),
+    deleted: Number(row.deleted) === 1,
+    status: row.status as Cover['status'],
+  };
+}
+
+type Executor = CatalogueDb | Transaction<Database>;
+
+/** Covers, the entities they belong to, and the identifiers that find them. Knows nothing of HTTP. */
+export class CoverCatalogue {
+  readonly db: CatalogueDb;
+  /** Called after every change that can alter what a lookup returns (used to drop cached resolutions). */
+  onChange: (() => void) | undefined;
+
+  constructor(db: CatalogueDb) {
+    this.db = db;
+  }
+
+  private changed(): void {
+    this.onChange?.();
+  }
+
+  private async nextId(trx: Executor, requested?: number): Promise<number> {
+    if (requested !== undefined) {
+      await trx
+        .updateTable('sequences')
+        .set({ value: sql<number>`CASE WHEN value < ${requested} THEN ${requested} ELSE value END` })
+        .where('name', '=', 'cover_id')
+        .execute();
+      return requested;
+    }
+    const row = await trx
+      .updateTable('sequences')
+      .set((eb) => ({ value: eb('value', '+', 1) }))
+      .where('name', '=', 'cover_id')
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return Number(row.value);
+  }
+
+  async ensureEntity(trx: Executor, olid: string, kind: OlidKind, now = Date.now()): Promise<void> {
+    await trx
+      .insertInto('entities')
+      .values({ olid, kind, created_at: now })
+      .onConflict((oc) => oc.column('olid').doNothing())
+      .execute();
+  }
+
+  async attachIdentifiers(trx: Executor, identifiers: IdentifierInput[], target: { olid?: string; coverId?: number }, now = Date.now()): Promise<void> {
+    if (identifiers.length === 0) return;
+    const rows = identifiers.map((identifier) => ({
+      scheme: identifier.scheme,
+      value: identifier.value,
+      olid: target.olid ?? '',
+      cover_id: target.olid ? 0 : (target.coverId ?? 0),
+      created_at: now,
+    }));
+    await trx
+      .insertInto('identifiers')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
+      .execute();
+  }
+
+  /** Add a cover (and its entity and identifiers) in one transaction. */
+  async addCover(input: NewCover): Promise<Cover> {
+    const now = input.createdAt ?? Date.now();
+    const cover = await this.db.transaction().execute(async (trx) => {
+      const id = await this.nextId(trx, input.id);
+      if (input.olid && input.olidKind) await this.ensureEntity(trx, input.olid, input.olidKind, now);
+      const row: CoversTable = {
+        id,
+        category: input.category,
+        olid: input.olid ?? null,
+        blob_key: input.blobKey,
+        sha256: input.sha256,
+        mime: input.mime,
+        width: input.width,
+        height: input.height,
+        byte_size: input.byteSize,
+        source_url: input.sourceUrl ?? null,
+        author: input.author ?? null,
+        created_at: now,
+        modified_at: now,
+        deleted: 0,
+        status: input.status ?? 'approved',
+      };
+      await trx.insertInto('covers').values(row).execute();
+      await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: input.olid, coverId: id }, now);
+      return toCover(row);
+    });
+    this.changed();
+    return cover;
+  }
+
+  /** A cover by id, whatever its state (callers decide what is visible). */
+  async getCover(id: number): Promise<Cover | undefined> {
+    const row = await this.db.selectFrom('covers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toCover(row) : undefined;
+  }
+
+  /** A cover that may be served to the public: not deleted, approved. */
+  async visibleCover(id: number): Promise<Cover | undefined> {
+    const cover = await this.getCover(id);
+    return cover && isVisible(cover) ? cover : undefined;
+  }
+
+  /** The entity's cover: the most recently modified visible one (new uploads and `touch` put a cover first). */
+  async coverForOlid(olid: string): Promise<Cover | undefined> {
+    const row = await this.db
+      .selectFrom('covers')
+      .selectAll()
+      .where('olid', '=', olid)
+      .where('deleted', '=', 0)
+      .where('status', '=', 'approved')
+      .orderBy('modified_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toCover(row) : undefined;
+  }
+
+  /** The newest visible cover reachable from an identifier, through its editions or directly. */
+  async coverForIdentifier(scheme: EditionScheme, value: string): Promise<Cover | undefined> {
+    const row = await this.db
+      .selectFrom('covers')
+      .selectAll('covers')
+      .where('covers.deleted', '=', 0)
+      .where('covers.status', '=', 'approved')
+      .where((eb) =>
+        eb.or([
+          eb(
+            'covers.olid',
+            'in',
+            eb.selectFrom('identifiers').select('identifiers.olid').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.olid', '!=', ''),
+          ),
+          eb(
+            'covers.id',
+            'in',
+            eb.selectFrom('identifiers').select('identifiers.cover_id').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.cover_id', '!=', 0),
+          ),
+        ]),
+      )
+      .orderBy('covers.modified_at', 'desc')
+      .orderBy('covers.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toCover(row) : undefined;
+  }
+
+  /** Identifiers that lead to a cover (its edition's and its own). */
+  async identifiersOf(cover: Pick<Cover, 'id' | 'olid'>): Promise<IdentifierInput[]> {
+    const rows = await this.db
+      .selectFrom('identifiers')
+      .select(['scheme', 'value'])
+      .where((eb) => eb.or([eb('cover_id', '=', cover.id), ...(cover.olid ? [eb('olid', '=', cover.olid)] : [])]))
+      .orderBy('scheme')
+      .orderBy('value')
+      .execute();
+    return rows.map((row) => ({ scheme: row.scheme as EditionScheme, value: row.value }));
+  }
+
+  /** Mark a cover deleted: it disappears from every route at once. Returns false when there was no such cover. */
+  async deleteCover(id: number): Promise<Cover | undefined> {
+    const cover = await this.getCover(id);
+    if (!cover || cover.deleted) return undefined;
+    await this.db.updateTable('covers').set({ deleted: 1, modified_at: Date.now() }).where('id', '=', id).execute();
+    this.changed();
+    return cover;
+  }
+
+  /** Bump a cover to the top of its entity's list. */
+  async touchCover(id: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('covers')
+      .set({ modified_at: Date.now() })
+      .where('id', '=', id)
+      .where('deleted', '=', 0)
+      .executeTakeFirst();
+    this.changed();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async setStatus(id: number, status: Cover['status']): Promise<boolean> {
+    const result = await this.db.updateTable('covers').set({ status, modified_at: Date.now() }).where('id', '=', id).executeTakeFirst();
+    this.changed();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Visible covers, newest modification first, optionally only those of some entities. */
+  async query(options: { category?: Category; olids?: string[]; offset: number; limit: number }): Promise<Cover[]> {
+    let query = this.db.selectFrom('covers').selectAll().where('deleted', '=', 0).where('status', '=', 'approved');
+    if (options.category) query = query.where('category', '=', options.category);
+    if (options.olids && options.olids.length > 0) query = query.where('olid', 'in', options.olids);
+    const rows = await query.orderBy('modified_at', 'desc').orderBy('id', 'desc').offset(options.offset).limit(options.limit).execute();
+    return rows.map(toCover);
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value;
+  }
+
+  async putSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+}
+
+export function isVisible(cover: Cover): boolean {
+  return !cover.deleted && cover.status === 'approved';
+}

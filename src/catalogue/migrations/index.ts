@@ -1,0 +1,9 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_openlibrary.ts';
+
+/**
+ * Every migration, in order. Add new ones at the end with the next number; never edit one that has shipped.
+ */
+export const migrations: Record<string, Migration> = {
+  '001_openlibrary': m001,
+};

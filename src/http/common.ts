@@ -1,0 +1,114 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config.ts';
+import { JacketError, payloadTooLarge } from '../errors.ts';
+
+/** A transparent 1×1 GIF: what the Open Library and LibraryThing dialects answer when there is no cover. */
+export const BLANK_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+export const LONG_CACHE = 'public, max-age=31536000, immutable';
+export const SHORT_CACHE = 'public, max-age=600';
+
+export interface Validators {
+  etag?: string;
+  lastModified?: number;
+}
+
+/** True when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110). */
+export function isNotModified(request: FastifyRequest, validators: Validators): boolean {
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    if (!validators.etag) return false;
+    return ifNoneMatch.split(',').some((tag) => {
+      const t = tag.trim();
+      return t === '*' || t === validators.etag || t === `W/${validators.etag}`;
+    });
+  }
+  const ifModifiedSince = request.headers['if-modified-since'];
+  if (ifModifiedSince && validators.lastModified !== undefined) {
+    const since = Date.parse(ifModifiedSince);
+    return !Number.isNaN(since) && Math.floor(validators.lastModified / 1000) <= Math.floor(since / 1000);
+  }
+  return false;
+}
+
+export function setValidators(reply: FastifyReply, validators: Validators, cacheControl: string): void {
+  if (validators.etag) reply.header('etag', validators.etag);
+  if (validators.lastModified !== undefined) reply.header('last-modified', new Date(validators.lastModified).toUTCString());
+  reply.header('cache-control', cacheControl);
+}
+
+/** Scheme and host for absolute URLs: the configured public URL, else the request (proxy headers when trusted). */
+export function publicBase(request: FastifyRequest, config: Config): string {
+  if (config.publicUrl) return config.publicUrl;
+  return `${request.protocol}://${request.host}`;
+}
+
+export interface UploadedFile {
+  field: string;
+  filename: string;
+  bytes: Buffer;
+}
+
+export interface FormData {
+  fields: Map<string, string[]>;
+  files: UploadedFile[];
+}
+
+export function first(form: FormData, name: string): string | undefined {
+  const value = form.fields.get(name)?.[0];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * Read a form body of any of the three kinds browsers and scripts send: multipart (files streamed with a byte cap,
+ * never buffered past the limit), urlencoded or JSON.
+ */
+export async function readForm(request: FastifyRequest, maxFileBytes: number): Promise<FormData> {
+  const form: FormData = { fields: new Map(), files: [] };
+  const add = (name: string, value: string) => form.fields.set(name, [...(form.fields.get(name) ?? []), value]);
+  if (request.isMultipart()) {
+    try {
+      for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: 4, fields: 100, fieldSize: 64 * 1024, parts: 110 } })) {
+        if (part.type === 'file') {
+          const bytes = await part.toBuffer();
+          if (part.file.truncated) throw payloadTooLarge(`The file is larger than the limit of ${maxFileBytes} bytes.`);
+          form.files.push({ field: part.fieldname, filename: part.filename, bytes });
+        } else {
+          add(part.fieldname, String(part.value ?? ''));
+        }
+      }
+    } catch (error) {
+      if (error instanceof JacketError) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      if (code === 'FST_REQ_FILE_TOO_LARGE') throw payloadTooLarge(`The file is larger than the limit of ${maxFileBytes} bytes.`);
+      if (/LIMIT/.test(code)) throw new JacketError(413, 'too_many_parts', 'The form has too many parts or too large a field.');
+      throw new JacketError(400, 'malformed_multipart', `The multipart body cannot be read: ${(error as Error).message}`);
+    }
+    return form;
+  }
+  const body = request.body;
+  if (body && typeof body === 'object') {
+    for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (item !== undefined && item !== null) add(name, String(item));
+      }
+    }
+  }
+  return form;
+}
+
+/** Render any error as the native JSON shape: a machine code and a human sentence. */
+export function errorBody(error: unknown): { status: number; headers: Record<string, string>; body: { error: string; message: string } } {
+  if (error instanceof JacketError) return { status: error.status, headers: error.headers, body: { error: error.code, message: error.message } };
+  const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
+  const status = fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 600 ? fastifyError.statusCode : 500;
+  if (status >= 500) return { status, headers: {}, body: { error: 'internal_error', message: 'Something went wrong on the server; it has been logged.' } };
+  const code = fastifyError.validation
+    ? 'invalid_request'
+    : status === 413
+      ? 'payload_too_large'
+      : status === 415
+        ? 'unsupported_media_type'
+        : (fastifyError.code ?? 'bad_request').toLowerCase().replace(/^fst_(err_)?/, '');
+  return { status, headers: {}, body: { error: code, message: fastifyError.message ?? 'Bad request.' } };
+}

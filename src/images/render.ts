@@ -1,0 +1,42 @@
+import sharp from 'sharp';
+import type { Dimensions } from './sizes.ts';
+
+export const RENDITION_FORMATS = {
+  jpeg: { mime: 'image/jpeg', extension: 'jpg' },
+  webp: { mime: 'image/webp', extension: 'webp' },
+  avif: { mime: 'image/avif', extension: 'avif' },
+} as const;
+export type RenditionFormat = keyof typeof RENDITION_FORMATS;
+
+export function renditionFormatForExtension(extension: string): RenditionFormat | undefined {
+  const lower = extension.toLowerCase();
+  if (lower === 'jpg' || lower === 'jpeg') return 'jpeg';
+  if (lower === 'webp' || lower === 'avif') return lower;
+  return undefined;
+}
+
+// libvips keeps its own operation cache; our renditions are cached as encoded bytes instead, so the libvips cache
+// would only hold memory twice.
+sharp.cache(false);
+
+/**
+ * Make a rendition: EXIF orientation applied first, exact target dimensions (computed by the size registry from the
+ * upright image), metadata stripped (sharp's default), transparency flattened onto white for JPEG.
+ */
+export async function renderRendition(original: Buffer, target: Dimensions, format: RenditionFormat): Promise<Buffer> {
+  let pipeline = sharp(original, { failOn: 'none', limitInputPixels: false })
+    .autoOrient()
+    .resize(target.width, target.height, { fit: 'fill' });
+  switch (format) {
+    case 'jpeg':
+      pipeline = pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: 82 });
+      break;
+    case 'webp':
+      pipeline = pipeline.webp({ quality: 80, effort: 2 });
+      break;
+    case 'avif':
+      pipeline = pipeline.avif({ quality: 55, effort: 0 });
+      break;
+  }
+  return pipeline.toBuffer();
+}

@@ -1,0 +1,92 @@
+import type { Config } from './config.ts';
+import type { Category, Cover, CoverCatalogue, IdentifierInput } from './catalogue/covers.ts';
+import { JacketError } from './errors.ts';
+import { safeFetch } from './fetch/safe-fetch.ts';
+import { inspectImage, type InspectedImage } from './images/inspect.ts';
+import { CATEGORY_OLID_KIND, parseOlid } from './identifiers/index.ts';
+import { originalKey, type BlobStore } from './storage/blobstore.ts';
+
+export interface CoverUpload {
+  category: Category;
+  olid?: string;
+  /** The image bytes, or a URL to download them from. */
+  bytes?: Buffer;
+  sourceUrl?: string;
+  author?: string;
+  identifiers?: IdentifierInput[];
+  id?: number;
+  status?: Cover['status'];
+}
+
+/**
+ * Turning bytes into a catalogued cover: validate the image, store the original (atomically, content-addressed),
+ * then one database transaction for the metadata. A crash between the two leaves an orphan blob (garbage for fsck),
+ * never a row pointing at nothing.
+ */
+export class Ingest {
+  private readonly config: Config;
+  private readonly blobs: BlobStore;
+  private readonly catalogue: CoverCatalogue;
+
+  constructor(config: Config, blobs: BlobStore, catalogue: CoverCatalogue) {
+    this.config = config;
+    this.blobs = blobs;
+    this.catalogue = catalogue;
+  }
+
+  /** Validate and store an original; returns what the catalogue needs to refer to it. */
+  async storeOriginal(bytes: Buffer): Promise<InspectedImage & { blobKey: string }> {
+    if (bytes.length > this.config.maxUploadBytes) {
+      throw new JacketError(413, 'payload_too_large', `The image is ${bytes.length} bytes; the limit is ${this.config.maxUploadBytes}.`);
+    }
+    const image = await inspectImage(bytes, { maxPixels: this.config.maxPixels });
+    const blobKey = originalKey(image.sha256);
+    const existing = await this.blobs.stat(blobKey);
+    if (!existing || existing.size !== bytes.length) await this.blobs.put(blobKey, bytes);
+    return { ...image, blobKey };
+  }
+
+  async download(sourceUrl: string): Promise<Buffer> {
+    const response = await safeFetch(sourceUrl, {
+      allowHosts: this.config.sourceUrlHosts,
+      allowPrivate: this.config.sourceUrlAllowPrivate,
+      timeoutMs: this.config.sourceUrlTimeoutMs,
+      maxBytes: this.config.maxUploadBytes,
+    });
+    if (response.status !== 200) {
+      throw new JacketError(400, 'source_url_failed', `The source URL answered ${response.status}, not 200.`);
+    }
+    return response.body;
+  }
+
+  async addCover(upload: CoverUpload): Promise<Cover> {
+    let olid: string | undefined;
+    if (upload.olid !== undefined) {
+      const parsed = parseOlid(upload.olid);
+      if (!parsed || parsed.kind !== CATEGORY_OLID_KIND[upload.category]) {
+        throw new JacketError(400, 'invalid_olid', `"${upload.olid.slice(0, 40)}" is not an Open Library ${CATEGORY_OLID_KIND[upload.category]} id.`);
+      }
+      olid = parsed.olid;
+    }
+    let bytes = upload.bytes;
+    if ((!bytes || bytes.length === 0) && upload.sourceUrl) bytes = await this.download(upload.sourceUrl);
+    if (!bytes || bytes.length === 0) throw new JacketError(400, 'no_image', 'No image was sent: give a file (`data`) or a `source_url`.');
+    const image = await this.storeOriginal(bytes);
+    return this.catalogue.addCover({
+      category: upload.category,
+      olid,
+      olidKind: olid ? CATEGORY_OLID_KIND[upload.category] : undefined,
+      blobKey: image.blobKey,
+      sha256: image.sha256,
+      mime: image.mime,
+      width: image.width,
+      height: image.height,
+      byteSize: image.byteSize,
+      sourceUrl: upload.sourceUrl,
+      author: upload.author,
+      identifiers: upload.identifiers,
+      id: upload.id,
+      status: upload.status,
+    });
+  }
+}

@@ -1,0 +1,114 @@
+import { LRUCache } from 'lru-cache';
+import { renderRendition, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
+import type { Dimensions } from '../images/sizes.ts';
+import { renditionKey, type BlobStore } from '../storage/blobstore.ts';
+import { WorkQueue } from './queue.ts';
+
+/** What the rendition layer needs to know of an original: where its bytes are and its upright size. */
+export interface OriginalRef {
+  sha256: string;
+  blobKey: string;
+  width: number;
+  height: number;
+}
+
+export interface Rendition {
+  bytes: Buffer;
+  mime: string;
+  /** True when this call made the rendition from the original (the keyed API's quota counts only these). */
+  made: boolean;
+}
+
+export interface RenditionStats {
+  memoryHits: number;
+  storeHits: number;
+  made: number;
+}
+
+export interface RenditionEngineOptions {
+  blobs: BlobStore;
+  cacheBytes: number;
+  concurrency: number;
+  queueLimit: number;
+}
+
+/**
+ * (original, size, format) → bytes. Memory LRU, then the blob store, then a single-flight job on the bounded work
+ * queue that makes the rendition from the original and keeps it in the store.
+ */
+export class RenditionEngine {
+  readonly queue: WorkQueue;
+  readonly stats: RenditionStats = { memoryHits: 0, storeHits: 0, made: 0 };
+  private readonly blobs: BlobStore;
+  private readonly memory: LRUCache<string, Buffer> | undefined;
+  private readonly inFlight = new Map<string, Promise<Rendition>>();
+
+  constructor(options: RenditionEngineOptions) {
+    this.blobs = options.blobs;
+    this.queue = new WorkQueue(options.concurrency, options.queueLimit);
+    this.memory =
+      options.cacheBytes > 0
+        ? new LRUCache<string, Buffer>({ maxSize: options.cacheBytes, sizeCalculation: (bytes) => Math.max(1, bytes.length) })
+        : undefined;
+  }
+
+  /** The bytes of a rendition if they are in memory already: the fast path, no promise, no I/O. */
+  peek(original: OriginalRef, target: Dimensions, format: RenditionFormat): Buffer | undefined {
+    const bytes = this.memory?.get(this.keyOf(original, target, format));
+    if (bytes) this.stats.memoryHits++;
+    return bytes;
+  }
+
+  keyOf(original: OriginalRef, target: Dimensions, format: RenditionFormat): string {
+    return renditionKey(original.sha256, target.width, target.height, RENDITION_FORMATS[format].extension);
+  }
+
+  async get(original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<Rendition> {
+    const key = this.keyOf(original, target, format);
+    const mime = RENDITION_FORMATS[format].mime;
+    const cached = this.memory?.get(key);
+    if (cached) {
+      this.stats.memoryHits++;
+      return { bytes: cached, mime, made: false };
+    }
+    const pending = this.inFlight.get(key);
+    if (pending) return pending.then((rendition) => ({ ...rendition, made: false }));
+    const work = this.load(key, original, target, format).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, work);
+    return work;
+  }
+
+  private async load(key: string, original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<Rendition> {
+    const mime = RENDITION_FORMATS[format].mime;
+    const stored = await this.blobs.get(key);
+    if (stored) {
+      this.stats.storeHits++;
+      this.memory?.set(key, stored);
+      return { bytes: stored, mime, made: false };
+    }
+    const bytes = await this.queue.run(async () => {
+      const source = await this.blobs.get(original.blobKey);
+      if (!source) throw new Error(`original blob ${original.blobKey} is missing`);
+      return renderRendition(source, target, format);
+    });
+    await this.blobs.put(key, bytes);
+    this.stats.made++;
+    this.memory?.set(key, bytes);
+    return { bytes, mime, made: true };
+  }
+
+  /** The original's bytes (served byte-identical), through the same memory cache. */
+  async original(original: OriginalRef): Promise<Buffer | undefined> {
+    const cached = this.memory?.get(original.blobKey);
+    if (cached) return cached;
+    const bytes = await this.blobs.get(original.blobKey);
+    if (bytes) this.memory?.set(original.blobKey, bytes);
+    return bytes;
+  }
+
+  /** Forget an original's cached bytes and renditions (after a delete). Stored renditions stay until fsck collects them. */
+  forget(sha256: string): void {
+    if (!this.memory) return;
+    for (const key of this.memory.keys()) if (key.includes(sha256)) this.memory.delete(key);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Where image bytes live: originals (content-addressed by SHA-256) and renditions made from them. One small
+ * interface, one file per implementation, one contract test suite (test/storage.contract.test.ts) that every
+ * implementation passes.
+ */
+export interface BlobStore {
+  /** Store bytes under a key, atomically: a reader sees either nothing or the whole blob. */
+  put(key: string, bytes: Buffer): Promise<void>;
+  /** The bytes, or undefined when there is no such blob. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Size in bytes, or undefined when there is no such blob. */
+  stat(key: string): Promise<{ size: number } | undefined>;
+  delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`, in no particular order. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Reachability check for readiness probes. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Keys are relative, slash-separated, made of safe characters: never a path trick. */
+export function assertSafeKey(key: string): void {
+  if (!/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i.test(key) || key.split('/').some((part) => part === '..' || part === '.')) {
+    throw new Error(`unsafe blob key: ${JSON.stringify(key)}`);
+  }
+}
+
+export function originalKey(sha256: string): string {
+  return `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`;
+}
+
+export function renditionKey(sha256: string, width: number, height: number, extension: string): string {
+  return `renditions/${sha256.slice(0, 2)}/${sha256}/${width}x${height}.${extension}`;
+}

@@ -1,0 +1,33 @@
+import sharp from 'sharp';
+
+/** A solid-colour test image of the given stored size and format (optionally with an EXIF orientation tag). */
+export async function makeImage(
+  width: number,
+  height: number,
+  options: { format?: 'jpeg' | 'png' | 'gif' | 'webp' | 'avif'; orientation?: number; color?: string; alpha?: boolean } = {},
+): Promise<Buffer> {
+  let pipeline = sharp({
+    create: { width, height, channels: options.alpha ? 4 : 3, background: options.color ?? '#3a6ea5' },
+  });
+  const format = options.format ?? 'jpeg';
+  pipeline = format === 'jpeg' ? pipeline.jpeg() : format === 'png' ? pipeline.png() : format === 'gif' ? pipeline.gif() : format === 'webp' ? pipeline.webp() : pipeline.avif();
+  let bytes = await pipeline.toBuffer();
+  if (options.orientation) bytes = await sharp(bytes).withMetadata({ orientation: options.orientation }).toBuffer();
+  return bytes;
+}
+
+export async function dimensionsOf(bytes: Buffer | ArrayBuffer): Promise<{ width: number; height: number; format: string }> {
+  const metadata = await sharp(Buffer.from(bytes as ArrayBuffer)).metadata();
+  return { width: metadata.width!, height: metadata.height!, format: metadata.format! };
+}
+
+/** Build a multipart body for fetch. */
+export function form(fields: Record<string, string | string[] | { bytes: Buffer; filename?: string; type?: string }>): FormData {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === 'string') body.append(name, value);
+    else if (Array.isArray(value)) for (const item of value) body.append(name, item);
+    else body.append(name, new Blob([new Uint8Array(value.bytes)], { type: value.type ?? 'application/octet-stream' }), value.filename ?? 'upload.bin');
+  }
+  return body;
+}
