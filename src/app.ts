@@ -3,6 +3,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import { Auth } from './auth.ts';
+import { LocalChangeBus, type ChangeBus } from './changes.ts';
+import type { LimitStore } from './limits/limit-store.ts';
+import { MemoryLimitStore } from './limits/memory.ts';
 import { CoverCatalogue } from './catalogue/covers.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
@@ -18,6 +21,8 @@ import { FsBlobStore } from './storage/fs.ts';
 export interface Hooks {
   /** Runs before an Open Library lookup by an identifier other than `id`/`olid` (rate limits). May throw. */
   openLibraryLookup?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Runs before every Cover Art Archive API route (`/release…`, `/release-group…`): its rate limit. May throw. */
+  coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
@@ -30,6 +35,8 @@ export interface Services {
   auth: Auth;
   ingest: Ingest;
   hooks: Hooks;
+  limits: LimitStore;
+  changes: ChangeBus;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
   /** Set when the admin token was generated on this start; printed once by `serve`. */
@@ -51,6 +58,12 @@ export async function createServices(config: Config): Promise<Services> {
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken);
   const ingest = new Ingest(config, blobs, catalogue);
+  const limits: LimitStore = new MemoryLimitStore();
+  const changes: ChangeBus = new LocalChangeBus();
+  catalogue.onChange = () => changes.publish({ type: 'covers' });
+  changes.subscribe((message) => {
+    if (message.type === 'cover-deleted') renditions.forget(message.sha256);
+  });
   return {
     config,
     db,
@@ -60,9 +73,13 @@ export async function createServices(config: Config): Promise<Services> {
     auth,
     ingest,
     hooks: {},
+    limits,
+    changes,
     moderation: false,
     generatedAdminToken: generatedToken,
     async close() {
+      await changes.close();
+      await limits.close();
       await blobs.close();
       await db.destroy();
     },

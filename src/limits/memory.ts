@@ -1,0 +1,36 @@
+import type { Counter, LimitStore } from './limit-store.ts';
+
+/** Counters in this process's memory: the embedded default, and the fallback when Redis is unreachable. */
+export class MemoryLimitStore implements LimitStore {
+  private readonly counters = new Map<string, Counter>();
+  private sweepAt = 0;
+
+  private sweep(now: number): void {
+    if (now < this.sweepAt) return;
+    this.sweepAt = now + 60_000;
+    for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
+  }
+
+  async increment(key: string, amount: number, expiresAt: number): Promise<Counter> {
+    const now = Date.now();
+    this.sweep(now);
+    let counter = this.counters.get(key);
+    if (!counter || counter.expiresAt <= now) {
+      counter = { count: 0, expiresAt };
+      this.counters.set(key, counter);
+    }
+    counter.count += amount;
+    return { ...counter };
+  }
+
+  async peek(key: string): Promise<Counter | undefined> {
+    const counter = this.counters.get(key);
+    return counter && counter.expiresAt > Date.now() ? { ...counter } : undefined;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.counters.clear();
+  }
+}
