@@ -56,14 +56,19 @@ export function acceptsJson(header: string | undefined): boolean {
   });
 }
 
-/** JSON with the keys of every object sorted, as the Internet Archive's indexer writes index.json. */
+/**
+ * JSON with the keys of every object sorted as strings, as the Internet Archive's indexer writes index.json
+ * (`"1200"` before `"250"`: JavaScript objects would put integer-like keys first, so serialise by hand).
+ */
 export function sortedJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
-    if (item && typeof item === 'object' && !Array.isArray(item)) {
-      return Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return item;
-  });
+  if (Array.isArray(value)) return `[${value.map((item) => sortedJson(item === undefined ? null : item)).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${sortedJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
 }
 
 const invalidMbid = () => new JacketError(400, 'invalid_mbid', 'invalid MBID specified');
