@@ -74,3 +74,65 @@ describe('musicbrainz-api CoverArtArchiveApi against Jacket', () => {
     await assert.rejects(client.getReleaseCover('not-an-mbid', 'front'), /Invalid UUID/);
   });
 });
+
+/** Debian's python3-musicbrainzngs (installed by .ci/run), the library behind many taggers, against Jacket. */
+const PYTHON_CLIENT = `
+import hashlib, json, sys
+import musicbrainzngs as mb
+mb.set_caa_hostname(sys.argv[1])
+release, group = sys.argv[2], sys.argv[3]
+out = {}
+listing = mb.get_image_list(release)
+out['ids'] = [image['id'] for image in listing['images']]
+out['fronts'] = [image['front'] for image in listing['images']]
+out['thumb'] = listing['images'][0]['thumbnails']['large']
+out['group_release'] = mb.get_release_group_image_list(group)['release']
+out['front_sha256'] = hashlib.sha256(mb.get_image_front(release)).hexdigest()
+out['back_250_magic'] = mb.get_image_back(release, size='250')[:3].hex()
+out['by_id_sha256'] = hashlib.sha256(mb.get_image(release, out['ids'][0])).hexdigest()
+try:
+    mb.get_image_front('99b09d02-9cc9-3fed-8431-f162165a9371')
+    out['missing'] = 'no error'
+except mb.ResponseError as error:
+    out['missing'] = error.cause.code
+print(json.dumps(out))
+`;
+
+describe('python musicbrainzngs against Jacket', () => {
+  test('image list, release-group list, front, back thumbnail, image by id, 404', async () => {
+    const { execFile } = await import('node:child_process');
+    const { createHash } = await import('node:crypto');
+    const jacket = await startJacket();
+    try {
+      await jacket.get(`/api/v1/releases/${RELEASE}`, {
+        method: 'PUT',
+        headers: { ...jacket.admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ releaseGroup: GROUP }),
+      });
+      const frontBytes = await makeImage(80, 50, { format: 'png' });
+      const ids: number[] = [];
+      for (const [types, bytes] of [['Front', frontBytes], ['Back', await makeImage(400, 300)]] as const) {
+        const response = await jacket.get(`/api/v1/releases/${RELEASE}/images`, { method: 'POST', headers: jacket.admin, body: form({ types, file: { bytes } }) });
+        ids.push((await response.json()).id);
+      }
+      const host = new URL(jacket.url).host;
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile('/usr/bin/python3', ['-c', PYTHON_CLIENT, host, RELEASE, GROUP], { timeout: 20_000 }, (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
+      );
+      const result = JSON.parse(stdout);
+      const frontSha = createHash('sha256').update(frontBytes).digest('hex');
+      assert.deepEqual(result, {
+        ids: ids.map(String),
+        fronts: [true, false],
+        thumb: `${jacket.url}/release/${RELEASE}/${ids[0]}-500.jpg`,
+        group_release: `https://musicbrainz.org/release/${RELEASE}`,
+        front_sha256: frontSha,
+        back_250_magic: 'ffd8ff',
+        by_id_sha256: frontSha,
+        missing: 404,
+      });
+    } finally {
+      await jacket.close();
+    }
+  });
+});
