@@ -298,6 +298,18 @@ export class ReleaseCatalogue {
 
   /** Add an image to a release (created if it does not exist yet). */
   async addImage(releaseMbid: string, input: NewReleaseImage): Promise<ReleaseImage> {
+    // Another instance (PostgreSQL, scale-out) may take the same clock-derived id between our check and insert:
+    // the primary key refuses the second one, and a new attempt picks the next free id.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.insertImage(releaseMbid, input);
+      } catch (error) {
+        if (input.id !== undefined || attempt >= 5 || !isUniqueViolation(error)) throw error;
+      }
+    }
+  }
+
+  private async insertImage(releaseMbid: string, input: NewReleaseImage): Promise<ReleaseImage> {
     const image = await this.db.transaction().execute(async (trx) => {
       await this.refuseMerged(trx, releaseMbid);
       await this.ensureRelease(trx, releaseMbid);
@@ -490,4 +502,9 @@ export class ReleaseCatalogue {
 /** The front (or back) of a release: the first image in order carrying that type. */
 export function firstOfType(images: ReleaseImage[], type: number): ReleaseImage | undefined {
   return images.find((image) => image.types.includes(type));
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
