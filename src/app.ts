@@ -2,16 +2,21 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Auth } from './auth.ts';
 import { LocalChangeBus, type ChangeBus } from './changes.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
 import { CoverCatalogue } from './catalogue/covers.ts';
+import { ReleaseCatalogue } from './catalogue/releases.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
+import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
+import { releasesApiRoutes } from './http/releases-api.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -30,6 +35,8 @@ export interface Services {
   config: Config;
   db: CatalogueDb;
   catalogue: CoverCatalogue;
+  /** Cover Art Archive releases, release groups, merges and release images. */
+  releases: ReleaseCatalogue;
   blobs: BlobStore;
   renditions: RenditionEngine;
   auth: Auth;
@@ -61,6 +68,8 @@ export async function createServices(config: Config): Promise<Services> {
   const limits: LimitStore = new MemoryLimitStore();
   const changes: ChangeBus = new LocalChangeBus();
   catalogue.onChange = () => changes.publish({ type: 'covers' });
+  const releases = new ReleaseCatalogue(db);
+  releases.onChange = () => changes.publish({ type: 'releases' });
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
   });
@@ -68,6 +77,7 @@ export async function createServices(config: Config): Promise<Services> {
     config,
     db,
     catalogue,
+    releases,
     blobs,
     renditions,
     auth,
@@ -133,10 +143,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       .send(),
   );
 
+  // OpenAPI description of every route declared after this (schemas on the routes); browsable at /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Jacket', description: 'Self-hosted cover-art server: native API and compatible dialects.', version: '0.1.0' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(formbody, { bodyLimit: 1024 * 1024 });
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
+  await coverArtArchiveRoutes(app, services);
+  await releasesApiRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };
