@@ -8,6 +8,7 @@ export interface Database {
   entities: EntitiesTable;
   covers: CoversTable;
   identifiers: IdentifiersTable;
+  developer_keys: DeveloperKeysTable;
 }
 
 export interface SettingsTable {
@@ -55,4 +56,22 @@ export interface IdentifiersTable {
   olid: string;
   cover_id: number;
   created_at: number;
+}
+
+/**
+ * Developer keys (migration 003). Only the SHA-256 of the secret is kept: secrets are 32 random bytes, so a plain
+ * hash cannot be reversed by guessing. `daily_limit` null means the JACKET_DEVKEY_DAILY_LIMIT default; `rate_limit`
+ * null means the JACKET_DEVKEY_RATE_LIMIT default (text such as `1/1s` or `off`).
+ */
+export interface DeveloperKeysTable {
+  id: string;
+  secret_sha256: string;
+  name: string;
+  contact: string | null;
+  daily_limit: number | null;
+  rate_limit: string | null;
+  /** Comma-separated permissions (`upload`), '' for none. */
+  permissions: string;
+  created_at: number;
+  revoked_at: number | null;
 }
