@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { reusingStatements } from './statement-cache.ts';
 
 export type CatalogueDb = Kysely<Database>;
 
@@ -26,7 +27,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
