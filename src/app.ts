@@ -9,7 +9,7 @@ import { MemoryLimitStore } from './limits/memory.ts';
 import { CoverCatalogue } from './catalogue/covers.ts';
 import { KeyService } from './catalogue/keys.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
-import { devkeyRoutes } from './http/devkey.ts';
+import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
@@ -109,7 +109,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<{ app: FastifyInstance; services: Services }> {
   const services = await createServices(config);
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: withKeyMasking(options.logger ?? { level: config.logLevel }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     // Cover URLs carry identifiers with dots and hyphens; keep paths exactly as sent.

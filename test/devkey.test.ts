@@ -178,3 +178,45 @@ describe('keyed covers without a memory cache', () => {
     }
   });
 });
+
+describe('request logs', () => {
+  test('never hold a key secret: the keyed path, ?key= and the revoke URL are masked', async () => {
+    const { Writable } = await import('node:stream');
+    const { buildApp } = await import('../src/app.ts');
+    const { loadConfig } = await import('../src/config.ts');
+    const { makeTempDir, ADMIN_TOKEN } = await import('./helpers/server.ts');
+    const fs = await import('node:fs/promises');
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const dataDir = await makeTempDir();
+    const { app } = await buildApp(loadConfig({ JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: ADMIN_TOKEN }), { logger: { level: 'info', stream } });
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      if (!address || typeof address === 'string') throw new Error('no address');
+      const base = `http://127.0.0.1:${address.port}`;
+      const created = await fetch(`${base}/api/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Logged' }),
+      });
+      const { key } = await created.json();
+      assert.equal((await fetch(`${base}/devkey/${key}/small/isbn/0000000000`)).status, 200);
+      assert.equal((await fetch(`${base}/b/isbn/0000000000-S.jpg?key=${key}`)).status, 200);
+      assert.equal((await fetch(`${base}/api/v1/keys/${key}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, 200);
+      const log = lines.join('');
+      assert.match(log, /\/devkey\/\*\*\*\/small\/isbn\/0000000000/);
+      assert.match(log, /\?key=\*\*\*/);
+      assert.match(log, /\/api\/v1\/keys\/\*\*\*/);
+      assert.ok(!log.includes(key), 'the secret is not in the log');
+    } finally {
+      await app.close();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import { retain } from '../src/catalogue/statement-cache.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
 
@@ -152,9 +153,10 @@ describe('developer keys', () => {
     const files = (await fs.readdir(jacket.dataDir)).filter((name) => name.startsWith('catalogue.sqlite'));
     assert.ok(files.includes('catalogue.sqlite'));
     const raw = Buffer.concat(await Promise.all(files.map((name) => fs.readFile(path.join(jacket.dataDir, name)))));
-    const reader = new SQLite(path.join(jacket.dataDir, 'catalogue.sqlite'), { readonly: true });
+    // Retained: a collected better-sqlite3 object can abort Node 24.21 (see statement-cache.ts).
+    const reader = retain(new SQLite(path.join(jacket.dataDir, 'catalogue.sqlite'), { readonly: true }));
     try {
-      const rows = reader.prepare('SELECT * FROM developer_keys').all() as Record<string, unknown>[];
+      const rows = retain(reader.prepare('SELECT * FROM developer_keys')).all() as Record<string, unknown>[];
       const dump = JSON.stringify(rows);
       for (const secret of secrets) {
         assert.ok(!raw.includes(Buffer.from(secret)), 'the secret is not in the database files');

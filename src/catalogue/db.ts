@@ -23,10 +23,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
   const sqlite = new SQLite(options.sqlitePath);
   // WAL lets readers (and `jacket` commands run beside the server) work while one writer writes; synchronous=FULL
   // makes every committed transaction durable across power loss, which crash safety relies on.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 10000');
-  sqlite.pragma('foreign_keys = ON');
+  // exec, not pragma(): pragma() leaves a statement for the GC to collect (see statement-cache.ts).
+  sqlite.exec('PRAGMA journal_mode = WAL');
+  sqlite.exec('PRAGMA synchronous = FULL');
+  sqlite.exec('PRAGMA busy_timeout = 10000');
+  sqlite.exec('PRAGMA foreign_keys = ON');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
 }
 

@@ -145,3 +145,30 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
     });
   });
 }
+
+/** A URL with developer-key secrets masked (path `/devkey/{KEY}/…`, `?key=`, `/api/v1/keys/{secret}`), for logs. */
+export function maskKeys(url: string): string {
+  return url
+    .replace(/^\/devkey\/[^/?#]+/, '/devkey/***')
+    .replace(/^\/api\/v1\/keys\/(?!k_[0-9a-f]{16}(?:[?#]|$)|signup(?:[?#]|$))[^/?#]+/, '/api/v1/keys/***')
+    .replace(/([?&]key=)[^&#]*/g, '$1***');
+}
+
+/** Fastify logger options whose request serializer masks developer keys: request logs never hold a usable secret. */
+export function withKeyMasking(logger: boolean | object): boolean | object {
+  if (logger === false) return false;
+  const base = logger === true ? {} : (logger as { serializers?: Record<string, unknown> });
+  return {
+    ...base,
+    serializers: {
+      req: (request: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: request.method,
+        url: maskKeys(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      ...base.serializers,
+    },
+  };
+}
