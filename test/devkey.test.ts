@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BLANK_GIF } from '../src/http/common.ts';
+import { maskKeys } from '../src/http/devkey.ts';
 import { nextUtcMidnight } from '../src/limits/rate.ts';
 import { dimensionsOf, form, makeImage } from './helpers/images.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
@@ -145,6 +146,19 @@ describe('LibraryThing-style keyed covers', () => {
     assert.deepEqual(await dimensionsOf(await large.arrayBuffer()), { width: 333, height: 500, format: 'jpeg' });
   });
 
+  test('concurrent requests cannot overshoot the quota', async () => {
+    const isbns = ['9780000000002', '9780000000019', '9780000000026', '9780000000033', '9780000000040'];
+    for (const [i, isbn] of isbns.entries()) await upload(jacket, await makeImage(400 + i, 600), isbn);
+    const { key: racer } = await createKey(jacket, { name: 'Racer', dailyLimit: 2 });
+    const statuses = await Promise.all(isbns.map(async (isbn) => {
+      const response = await jacket.get(`/devkey/${racer}/small/isbn/${isbn}`);
+      await response.arrayBuffer();
+      return response.status;
+    }));
+    assert.deepEqual(statuses.toSorted(), [200, 200, 429, 429, 429]);
+    assert.equal((await usage(jacket, racer)).counted, 2);
+  });
+
   test('usage: counted today, limit, remaining and the UTC-midnight reset', async () => {
     const { key: fresh, id } = await createKey(jacket, { name: 'Usage' });
     const body = await usage(jacket, fresh);
@@ -180,6 +194,15 @@ describe('keyed covers without a memory cache', () => {
 });
 
 describe('request logs', () => {
+  test('maskKeys hides secrets but keeps public ids and the rest of the URL', () => {
+    assert.equal(maskKeys('/devkey/AbC-_1/medium/isbn/0385472579?default=false'), '/devkey/***/medium/isbn/0385472579?default=false');
+    assert.equal(maskKeys('/devkey/AbC/usage'), '/devkey/***/usage');
+    assert.equal(maskKeys('/b/isbn/1-S.jpg?default=false&key=secret&x=1'), '/b/isbn/1-S.jpg?default=false&key=***&x=1');
+    assert.equal(maskKeys('/api/v1/keys/k_0123456789abcdef'), '/api/v1/keys/k_0123456789abcdef');
+    assert.equal(maskKeys('/api/v1/keys/signup'), '/api/v1/keys/signup');
+    assert.equal(maskKeys('/api/v1/keys/someSecret'), '/api/v1/keys/***');
+  });
+
   test('never hold a key secret: the keyed path, ?key= and the revoke URL are masked', async () => {
     const { Writable } = await import('node:stream');
     const { buildApp } = await import('../src/app.ts');
