@@ -10,6 +10,10 @@ import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
 import { CoverCatalogue } from './catalogue/covers.ts';
 import { ReleaseCatalogue } from './catalogue/releases.ts';
+import { KeyService } from './catalogue/keys.ts';
+import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
+import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
+import { keysApiRoutes } from './http/keys.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
@@ -44,6 +48,8 @@ export interface Services {
   hooks: Hooks;
   limits: LimitStore;
   changes: ChangeBus;
+  /** Developer keys (issue 4). */
+  keys: KeyService;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
   /** Set when the admin token was generated on this start; printed once by `serve`. */
@@ -67,13 +73,19 @@ export async function createServices(config: Config): Promise<Services> {
   const ingest = new Ingest(config, blobs, catalogue);
   const limits: LimitStore = new MemoryLimitStore();
   const changes: ChangeBus = new LocalChangeBus();
+  const keys = new KeyService(db);
+  auth.keyResolver = async (secret) => {
+    const key = await keys.findBySecret(secret);
+    return key && key.revokedAt === null ? { kind: 'key', id: key.id, permissions: [...key.permissions] } : undefined;
+  };
+  const hooks: Hooks = {};
   catalogue.onChange = () => changes.publish({ type: 'covers' });
   const releases = new ReleaseCatalogue(db);
   releases.onChange = () => changes.publish({ type: 'releases' });
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
   });
-  return {
+  const services: Services = {
     config,
     db,
     catalogue,
@@ -82,9 +94,10 @@ export async function createServices(config: Config): Promise<Services> {
     renditions,
     auth,
     ingest,
-    hooks: {},
+    hooks,
     limits,
     changes,
+    keys,
     moderation: false,
     generatedAdminToken: generatedToken,
     async close() {
@@ -94,6 +107,9 @@ export async function createServices(config: Config): Promise<Services> {
       await db.destroy();
     },
   };
+  // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
+  Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
+  return services;
 }
 
 export interface BuildOptions {
@@ -103,7 +119,7 @@ export interface BuildOptions {
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<{ app: FastifyInstance; services: Services }> {
   const services = await createServices(config);
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: withKeyMasking(options.logger ?? { level: config.logLevel }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     // Cover URLs carry identifiers with dots and hyphens; keep paths exactly as sent.
@@ -157,6 +173,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await openLibraryRoutes(app, services);
   await coverArtArchiveRoutes(app, services);
   await releasesApiRoutes(app, services);
+  await devkeyRoutes(app, services);
+  await keysApiRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import os from 'node:os';
+import { parseRate, type Rate } from './limits/rate.ts';
 
 /**
  * Every setting Jacket reads, in one place: environment name, default and meaning. The README's settings table is
@@ -42,6 +43,21 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_CAA_ID_TYPE', default: 'string', meaning: '`string` or `number`: the JSON type of image ids in Cover Art Archive `index.json`.' },
   { env: 'JACKET_MUSICBRAINZ_URL', default: 'https://musicbrainz.org', meaning: 'Base of the `release` links in Cover Art Archive listings.' },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).' },
+  { env: 'JACKET_DEVKEY_DAILY_LIMIT', default: '1000', meaning: 'Renditions a developer key may have made from originals per UTC day, unless the key sets its own limit.' },
+  {
+    env: 'JACKET_DEVKEY_RATE_LIMIT',
+    default: 'off',
+    meaning: 'Request rate per developer key on `/devkey/…` unless the key sets its own (`1/1s` is "one cover per second"); over it: 429 with `Retry-After`.',
+  },
+  { env: 'JACKET_KEY_SIGNUP', default: 'false', meaning: 'Allow self-service developer keys through `POST /api/v1/keys/signup`.' },
+  { env: 'JACKET_KEY_SIGNUP_RATE_LIMIT', default: '10/1h', meaning: 'Self-service sign-ups per client IP (`off` to disable); over it: 429 with `Retry-After`.' },
+  {
+    env: 'JACKET_OL_RATE_LIMIT',
+    default: '100/5m',
+    meaning: 'Open Library lookups by identifiers other than `id`/`olid`, per client IP (`COUNT/WINDOW` with s, m, h or d, or `off`). A valid developer key lifts it.',
+  },
+  { env: 'JACKET_OL_RATE_LIMIT_STATUS', default: '403', meaning: 'Status for the Open Library rate limit: `403` (as the original) or `429`; both carry `Retry-After`.' },
+  { env: 'JACKET_CAA_RATE_LIMIT', default: 'off', meaning: 'Cover Art Archive requests per client IP (`COUNT/WINDOW` or `off`); over it: 503 with `Retry-After`.' },
 ];
 
 export interface Config {
@@ -62,6 +78,13 @@ export interface Config {
   caaIdType: 'string' | 'number';
   musicbrainzUrl: string;
   logLevel: string;
+  devkeyDailyLimit: number;
+  devkeyRateLimit: Rate | undefined;
+  keySignup: boolean;
+  keySignupRateLimit: Rate | undefined;
+  olRateLimit: Rate | undefined;
+  olRateLimitStatus: 403 | 429;
+  caaRateLimit: Rate | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -111,6 +134,14 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function rate(env: Env, name: string, fallback: string): Rate | undefined {
+  try {
+    return parseRate(str(env, name) ?? fallback);
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, 'PORT', 8080),
@@ -133,5 +164,12 @@ export function loadConfig(env: Env = process.env): Config {
     caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
     musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    devkeyDailyLimit: int(env, 'JACKET_DEVKEY_DAILY_LIMIT', 1000, 0),
+    devkeyRateLimit: rate(env, 'JACKET_DEVKEY_RATE_LIMIT', 'off'),
+    keySignup: bool(env, 'JACKET_KEY_SIGNUP', false),
+    keySignupRateLimit: rate(env, 'JACKET_KEY_SIGNUP_RATE_LIMIT', '10/1h'),
+    olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT', '100/5m'),
+    olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const, '403')) as 403 | 429,
+    caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT', 'off'),
   };
 }

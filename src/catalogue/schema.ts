@@ -13,6 +13,7 @@ export interface Database {
   caa_merges: CaaMergesTable;
   caa_images: CaaImagesTable;
   caa_edits: CaaEditsTable;
+  developer_keys: DeveloperKeysTable;
 }
 
 export interface SettingsTable {
@@ -112,4 +113,22 @@ export interface CaaEditsTable {
   release: string;
   image_id: number | null;
   created_at: number;
+}
+
+/**
+ * Developer keys (migration 003). Only the SHA-256 of the secret is kept: secrets are 32 random bytes, so a plain
+ * hash cannot be reversed by guessing. `daily_limit` null means the JACKET_DEVKEY_DAILY_LIMIT default; `rate_limit`
+ * null means the JACKET_DEVKEY_RATE_LIMIT default (text such as `1/1s` or `off`).
+ */
+export interface DeveloperKeysTable {
+  id: string;
+  secret_sha256: string;
+  name: string;
+  contact: string | null;
+  daily_limit: number | null;
+  rate_limit: string | null;
+  /** Comma-separated permissions (`upload`), '' for none. */
+  permissions: string;
+  created_at: number;
+  revoked_at: number | null;
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.ts';
 import { registerCoverArtArchive } from './coverartarchive.ts';
+import { registerKeys } from './keys.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
@@ -8,5 +9,6 @@ export function buildCli(): Command {
   program.name('jacket').description('Jacket, a self-hosted cover-art server').showHelpAfterError();
   registerServe(program);
   registerCoverArtArchive(program);
+  registerKeys(program);
   return program;
 }

@@ -1,0 +1,174 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../app.ts';
+import type { DeveloperKey } from '../catalogue/keys.ts';
+import { normaliseIsbn } from '../identifiers/index.ts';
+import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';
+import { liveLimitStore } from '../limits/public.ts';
+import { DailyQuota, nextUtcMidnight, parseRate, RateLimiter, secondsUntil, type Rate } from '../limits/rate.ts';
+import type { Rendition } from '../renditions/engine.ts';
+import { BLANK_GIF, isNotModified, setValidators, SHORT_CACHE } from './common.ts';
+
+export const KEYED_SIZE_NAMES = ['small', 'medium', 'large', 'original'] as const;
+export type KeyedSize = (typeof KEYED_SIZE_NAMES)[number];
+
+export function parseKeyedSize(raw: string): KeyedSize | undefined {
+  const lower = raw.toLowerCase();
+  return (KEYED_SIZE_NAMES as readonly string[]).includes(lower) ? (lower as KeyedSize) : undefined;
+}
+
+/** This dialect answers refusals as one line of text: the callers are `<img>` tags and scripts, not JSON clients. */
+function sendText(reply: FastifyReply, status: number, line: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(status).headers(headers).header('cache-control', 'no-store').type('text/plain; charset=utf-8').send(`${line}\n`);
+}
+
+/**
+ * LibraryThing-style keyed covers: `/devkey/{KEY}/{small|medium|large|original}/isbn/{ISBN}` and the key's usage.
+ * The daily quota counts renditions made from the original now, nothing else: serving one already made is free.
+ */
+export async function devkeyRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { keys, catalogue, renditions, blobs, config } = services;
+  const store = liveLimitStore(() => services.limits);
+  const quota = new DailyQuota(store);
+  const rateLimiters = new Map<string, RateLimiter>();
+
+  function dailyLimitOf(key: DeveloperKey): number {
+    return key.dailyLimit ?? config.devkeyDailyLimit;
+  }
+
+  function rateOf(key: DeveloperKey): Rate | undefined {
+    if (key.rateLimit === null) return config.devkeyRateLimit;
+    try {
+      return parseRate(key.rateLimit);
+    } catch {
+      return config.devkeyRateLimit;
+    }
+  }
+
+  function limiterFor(rate: Rate): RateLimiter {
+    const name = `devkey:${rate.limit}:${rate.windowMs}`;
+    let limiter = rateLimiters.get(name);
+    if (!limiter) rateLimiters.set(name, (limiter = new RateLimiter(name, rate, store)));
+    return limiter;
+  }
+
+  /** The live key for a secret, or undefined after answering 403 with the reason. */
+  async function liveKey(secret: string, reply: FastifyReply): Promise<DeveloperKey | undefined> {
+    const key = await keys.findBySecret(secret);
+    if (!key) {
+      sendText(reply, 403, 'Unknown developer key: ask the operator of this server for one.');
+      return undefined;
+    }
+    if (key.revokedAt !== null) {
+      sendText(reply, 403, `This developer key was revoked on ${new Date(key.revokedAt).toISOString()}.`);
+      return undefined;
+    }
+    return key;
+  }
+
+  function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const fallback = (request.query as Record<string, string | undefined>).default;
+    if (fallback !== undefined && fallback.toLowerCase() === 'false') return sendText(reply, 404, 'No cover for this ISBN.');
+    return reply.code(200).type('image/gif').header('cache-control', SHORT_CACHE).send(BLANK_GIF);
+  }
+
+  function sendOverQuota(reply: FastifyReply, key: DeveloperKey, limit: number): FastifyReply {
+    const now = Date.now();
+    const resetAt = nextUtcMidnight(now);
+    return sendText(reply, 429, `Daily limit reached: ${limit} covers made today for key ${key.id}; it resets at ${new Date(resetAt).toISOString()}.`, {
+      'retry-after': String(secondsUntil(resetAt, now)),
+    });
+  }
+
+  app.get<{ Params: { key: string; size: string; isbn: string } }>('/devkey/:key/:size/isbn/:isbn', async (request, reply) => {
+    const key = await liveKey(request.params.key, reply);
+    if (!key) return reply;
+    const rate = rateOf(key);
+    if (rate) {
+      const decision = await limiterFor(rate).hit(key.id);
+      if (!decision.allowed) {
+        return sendText(reply, 429, `Too many requests for key ${key.id}: at most ${decision.limit} per ${rate.windowMs / 1000} s.`, {
+          'retry-after': String(decision.retryAfter),
+        });
+      }
+    }
+    const size = parseKeyedSize(request.params.size);
+    if (!size) return sendText(reply, 404, `Unknown size "${request.params.size.slice(0, 20)}": use small, medium, large or original.`);
+    const isbn = normaliseIsbn(request.params.isbn);
+    const cover = isbn ? await catalogue.coverForIdentifier('isbn', isbn) : undefined;
+    if (!cover) return sendMissing(request, reply);
+
+    const validators = { etag: `"${cover.id}-${size}"`, lastModified: cover.createdAt };
+    setValidators(reply, validators, SHORT_CACHE);
+    if (isNotModified(request, validators)) return reply.code(304).send();
+
+    if (size === 'original') {
+      const bytes = await renditions.original(cover);
+      if (!bytes) throw new Error(`blob ${cover.blobKey} of cover ${cover.id} is missing`);
+      return reply.type(cover.mime).send(bytes);
+    }
+
+    const target = fitLongestSide(cover.width, cover.height, KEYED_SIZES[size]);
+    const cached = renditions.peek(cover, target, 'jpeg');
+    if (cached) return reply.type('image/jpeg').send(cached);
+
+    let rendition: Rendition;
+    if (await blobs.stat(renditions.keyOf(cover, target, 'jpeg'))) {
+      // Already made once: free, even over the limit.
+      rendition = await renditions.get(cover, target, 'jpeg');
+      if (rendition.made) await quota.record(key.id);
+    } else {
+      const limit = dailyLimitOf(key);
+      const reservation = await quota.reserve(key.id, limit);
+      if (!reservation) return sendOverQuota(reply, key, limit);
+      try {
+        rendition = await renditions.get(cover, target, 'jpeg');
+      } catch (error) {
+        await quota.release(reservation);
+        throw error;
+      }
+      // Another request made it first (single-flight), or it was already stored: not counted.
+      if (!rendition.made) await quota.release(reservation);
+    }
+    return reply.type(rendition.mime).send(rendition.bytes);
+  });
+
+  app.get<{ Params: { key: string } }>('/devkey/:key/usage', async (request, reply) => {
+    const key = await liveKey(request.params.key, reply);
+    if (!key) return reply;
+    const usage = await quota.usage(key.id, dailyLimitOf(key));
+    return reply.header('cache-control', 'no-store').send({
+      key: key.id,
+      counted: usage.counted,
+      limit: usage.limit,
+      remaining: usage.remaining,
+      resetAt: new Date(usage.resetAt).toISOString(),
+    });
+  });
+}
+
+/** A URL with developer-key secrets masked (path `/devkey/{KEY}/…`, `?key=`, `/api/v1/keys/{secret}`), for logs. */
+export function maskKeys(url: string): string {
+  return url
+    .replace(/^\/devkey\/[^/?#]+/, '/devkey/***')
+    .replace(/^\/api\/v1\/keys\/(?!k_[0-9a-f]{16}(?:[?#]|$)|signup(?:[?#]|$))[^/?#]+/, '/api/v1/keys/***')
+    .replace(/([?&]key=)[^&#]*/g, '$1***');
+}
+
+/** Fastify logger options whose request serializer masks developer keys: request logs never hold a usable secret. */
+export function withKeyMasking(logger: boolean | object): boolean | object {
+  if (logger === false) return false;
+  const base = logger === true ? {} : (logger as { serializers?: Record<string, unknown> });
+  return {
+    ...base,
+    serializers: {
+      req: (request: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: request.method,
+        url: maskKeys(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+      ...base.serializers,
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Auth } from '../auth.ts';
+import { bearerToken } from '../auth.ts';
+import type { KeyService } from '../catalogue/keys.ts';
+import { JacketError } from '../errors.ts';
+import type { LimitStore } from './limit-store.ts';
+import { RateLimiter, type Rate, type RateDecision } from './rate.ts';
+
+export type RequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+/**
+ * The client's address: the socket peer, or the X-Forwarded-For client when JACKET_TRUST_PROXY=true (Fastify's
+ * trustProxy decides which; this never reads the header itself, so an untrusted client cannot pick its own bucket).
+ */
+export function clientIp(request: FastifyRequest): string {
+  return request.ip || request.socket.remoteAddress || 'unknown';
+}
+
+/** The developer key a request carries: `?key=` or `Authorization: Bearer`. */
+export function presentedCredential(request: FastifyRequest): string | undefined {
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = typeof query?.key === 'string' && query.key !== '' ? query.key : undefined;
+  return fromQuery ?? bearerToken(request);
+}
+
+/** True when the request carries a key that is valid now (a live developer key, or the admin token). */
+export async function holdsValidKey(request: FastifyRequest, auth: Auth, keys: KeyService): Promise<boolean> {
+  const credential = presentedCredential(request);
+  if (!credential) return false;
+  if (auth.isAdminToken(credential)) return true;
+  const key = await keys.findBySecret(credential);
+  return key !== undefined && key.revokedAt === null;
+}
+
+/** The error a limit answers with: a status, a machine code, a sentence and Retry-After. */
+export function rateLimitedError(status: number, decision: RateDecision, what: string): JacketError {
+  return new JacketError(
+    status,
+    'rate_limited',
+    `Too many ${what} from this address: the limit is ${decision.limit} per window; try again in ${decision.retryAfter} s, or use a developer key.`,
+    { 'retry-after': String(decision.retryAfter) },
+  );
+}
+
+export interface IpLimitOptions {
+  /** Counter namespace in the LimitStore. */
+  name: string;
+  rate: Rate | undefined;
+  status: number;
+  /** Plural noun for the message ("Open Library lookups"). */
+  what: string;
+  store: LimitStore;
+  auth: Auth;
+  keys: KeyService;
+}
+
+/** A per-client-IP limit that a valid developer key lifts; undefined when the limit is off. */
+export function ipLimitHook(options: IpLimitOptions): RequestHook | undefined {
+  if (!options.rate) return undefined;
+  const limiter = new RateLimiter(options.name, options.rate, options.store);
+  return async (request) => {
+    if (await holdsValidKey(request, options.auth, options.keys)) return;
+    const decision = await limiter.hit(clientIp(request));
+    if (!decision.allowed) throw rateLimitedError(options.status, decision, options.what);
+  };
+}
+
+export interface PublicHooksOptions {
+  olRate: Rate | undefined;
+  olStatus: number;
+  caaRate: Rate | undefined;
+  store: LimitStore;
+  auth: Auth;
+  keys: KeyService;
+}
+
+/** The hooks the public dialects call: Open Library identifier lookups and Cover Art Archive requests. */
+export function publicLimitHooks(options: PublicHooksOptions): { openLibraryLookup?: RequestHook; coverArtArchiveRequest?: RequestHook } {
+  const { store, auth, keys } = options;
+  const hooks: { openLibraryLookup?: RequestHook; coverArtArchiveRequest?: RequestHook } = {};
+  const openLibrary = ipLimitHook({ name: 'ol', rate: options.olRate, status: options.olStatus, what: 'Open Library identifier lookups', store, auth, keys });
+  if (openLibrary) hooks.openLibraryLookup = openLibrary;
+  const coverArtArchive = ipLimitHook({ name: 'caa', rate: options.caaRate, status: 503, what: 'Cover Art Archive requests', store, auth, keys });
+  if (coverArtArchive) hooks.coverArtArchiveRequest = coverArtArchive;
+  return hooks;
+}
+
+/** A LimitStore that forwards to whichever store `current()` returns at call time. */
+export function liveLimitStore(current: () => LimitStore): LimitStore {
+  return {
+    increment: (key, amount, expiresAt) => current().increment(key, amount, expiresAt),
+    peek: (key) => current().peek(key),
+    ping: () => current().ping(),
+    close: () => current().close(),
+  };
+}

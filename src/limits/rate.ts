@@ -1,0 +1,147 @@
+import type { LimitStore } from './limit-store.ts';
+
+/** "N requests per window": what `100/5m` or `1/1s` means. */
+export interface Rate {
+  limit: number;
+  windowMs: number;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * `100/5m`, `1/1s`, `10/s`, `500/1h`, `5000/1d` → a rate; `off` (or `none`, `0`, empty) → undefined. Throws a
+ * RangeError with a readable sentence for anything else, so a typo in a setting stops the start instead of
+ * silently disabling a limit.
+ */
+export function parseRate(raw: string | undefined): Rate | undefined {
+  const text = (raw ?? '').trim().toLowerCase();
+  if (text === '' || text === 'off' || text === 'none' || text === '0' || text === 'false') return undefined;
+  const match = /^(\d{1,9})\s*\/\s*(\d{1,9})?\s*(ms|s|m|h|d)$/.exec(text);
+  if (!match) throw new RangeError(`"${raw}" is not a rate: write it as COUNT/WINDOW, e.g. 100/5m, 1/1s, 1000/1d, or off`);
+  const limit = Number(match[1]);
+  const windowMs = Number(match[2] ?? '1') * UNITS[match[3]!]!;
+  if (limit < 1) throw new RangeError(`"${raw}" allows no requests at all; use off to disable the limit`);
+  if (windowMs < 1) throw new RangeError(`"${raw}" has an empty window`);
+  return { limit, windowMs };
+}
+
+/** The canonical text of a rate (for listings and messages). */
+export function formatRate(rate: Rate | undefined): string {
+  if (!rate) return 'off';
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    const size = UNITS[unit]!;
+    if (rate.windowMs % size === 0) return `${rate.limit}/${rate.windowMs / size}${unit}`;
+  }
+  return `${rate.limit}/${rate.windowMs}ms`;
+}
+
+/** The fixed window `now` falls in: counters for it live until `end`. */
+export function windowOf(now: number, windowMs: number): { start: number; end: number } {
+  const start = Math.floor(now / windowMs) * windowMs;
+  return { start, end: start + windowMs };
+}
+
+/** Whole seconds from `now` until `at`, at least 1 (a Retry-After of 0 invites an immediate retry loop). */
+export function secondsUntil(at: number, now: number): number {
+  return Math.max(1, Math.ceil((at - now) / 1000));
+}
+
+/** The next UTC midnight after `now`: when daily quotas reset. */
+export function nextUtcMidnight(now: number): number {
+  const date = new Date(now);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() + 1);
+}
+
+/** `YYYY-MM-DD` of `now` in UTC: the daily quota's counter name. */
+export function utcDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  count: number;
+  limit: number;
+  /** Seconds until the current window ends (for Retry-After). */
+  retryAfter: number;
+}
+
+/**
+ * A fixed-window request counter per subject (client IP, key id) kept in the shared LimitStore, so every Jacket
+ * process behind one Redis sees the same counts. Fixed windows are one atomic increment per request; a burst at a
+ * window edge can pass up to twice the limit, which is acceptable for abuse control.
+ */
+export class RateLimiter {
+  readonly name: string;
+  readonly rate: Rate;
+  private readonly store: LimitStore;
+
+  constructor(name: string, rate: Rate, store: LimitStore) {
+    this.name = name;
+    this.rate = rate;
+    this.store = store;
+  }
+
+  async hit(subject: string, now = Date.now()): Promise<RateDecision> {
+    const window = windowOf(now, this.rate.windowMs);
+    const counter = await this.store.increment(`rate:${this.name}:${subject}:${window.start}`, 1, window.end);
+    return {
+      allowed: counter.count <= this.rate.limit,
+      count: counter.count,
+      limit: this.rate.limit,
+      retryAfter: secondsUntil(window.end, now),
+    };
+  }
+}
+
+export interface QuotaUsage {
+  counted: number;
+  limit: number;
+  remaining: number;
+  resetAt: number;
+}
+
+/**
+ * Daily quota per developer key: renditions made from the original count, nothing else. A slot is reserved before
+ * making (one atomic increment) and given back when nothing was made, so concurrent requests cannot overshoot.
+ */
+export class DailyQuota {
+  private readonly store: LimitStore;
+
+  constructor(store: LimitStore) {
+    this.store = store;
+  }
+
+  private counterKey(keyId: string, now: number): string {
+    return `quota:${keyId}:${utcDay(now)}`;
+  }
+
+  async usage(keyId: string, limit: number, now = Date.now()): Promise<QuotaUsage> {
+    const counter = await this.store.peek(this.counterKey(keyId, now));
+    const counted = Math.max(0, counter?.count ?? 0);
+    return { counted, limit, remaining: Math.max(0, limit - counted), resetAt: nextUtcMidnight(now) };
+  }
+
+  /** Take one slot if there is one left today: a reservation to give back with `release`, or undefined. */
+  async reserve(keyId: string, limit: number, now = Date.now()): Promise<QuotaReservation | undefined> {
+    const reservation = { counterKey: this.counterKey(keyId, now), expiresAt: nextUtcMidnight(now) };
+    const counter = await this.store.increment(reservation.counterKey, 1, reservation.expiresAt);
+    if (counter.count <= limit) return reservation;
+    await this.release(reservation);
+    return undefined;
+  }
+
+  /** Count one rendition made without a reservation (a stored one vanished between look and fetch). */
+  async record(keyId: string, now = Date.now()): Promise<void> {
+    await this.store.increment(this.counterKey(keyId, now), 1, nextUtcMidnight(now));
+  }
+
+  /** Give back a reserved slot (nothing was made after all), on the day it was taken. */
+  async release(reservation: QuotaReservation): Promise<void> {
+    await this.store.increment(reservation.counterKey, -1, reservation.expiresAt);
+  }
+}
+
+export interface QuotaReservation {
+  counterKey: string;
+  expiresAt: number;
+}
