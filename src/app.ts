@@ -6,12 +6,15 @@ import { Auth } from './auth.ts';
 import { LocalChangeBus, type ChangeBus } from './changes.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
-import { CoverCatalogue } from './catalogue/covers.ts';
+import { CoverCatalogue, type Category, type Cover } from './catalogue/covers.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
+import { mirrorRoutes } from './http/api-mirror.ts';
+import { setUpMirrors } from './mirror/index.ts';
+import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -23,6 +26,8 @@ export interface Hooks {
   openLibraryLookup?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Runs before every Cover Art Archive API route (`/release…`, `/release-group…`): its rate limit. May throw. */
   coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Mirror mode: asked when an Open Library lookup finds nothing locally; may fetch and store the cover. */
+  openLibraryMiss?: (category: Category, key: string, value: string) => Promise<Cover | undefined>;
 }
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
@@ -39,6 +44,7 @@ export interface Services {
   changes: ChangeBus;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
+  mirror: { openLibrary?: OpenLibraryMirror };
   /** Set when the admin token was generated on this start; printed once by `serve`. */
   generatedAdminToken?: string;
   close(): Promise<void>;
@@ -64,7 +70,7 @@ export async function createServices(config: Config): Promise<Services> {
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
   });
-  return {
+  const services: Services = {
     config,
     db,
     catalogue,
@@ -73,6 +79,7 @@ export async function createServices(config: Config): Promise<Services> {
     auth,
     ingest,
     hooks: {},
+    mirror: {},
     limits,
     changes,
     moderation: false,
@@ -84,6 +91,8 @@ export async function createServices(config: Config): Promise<Services> {
       await db.destroy();
     },
   };
+  setUpMirrors(services);
+  return services;
 }
 
 export interface BuildOptions {
@@ -137,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
+  await mirrorRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };

@@ -8,6 +8,7 @@ export interface Database {
   entities: EntitiesTable;
   covers: CoversTable;
   identifiers: IdentifiersTable;
+  mirror_entries: MirrorEntriesTable;
 }
 
 export interface SettingsTable {
@@ -55,4 +56,12 @@ export interface IdentifiersTable {
   olid: string;
   cover_id: number;
   created_at: number;
+}
+
+export interface MirrorEntriesTable {
+  cover_id: number;
+  upstream: string;
+  upstream_id: number;
+  source_url: string;
+  fetched_at: number;
 }
