@@ -2,11 +2,15 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Auth } from './auth.ts';
 import { LocalChangeBus, type ChangeBus } from './changes.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
 import { CoverCatalogue, type Category, type Cover } from './catalogue/covers.ts';
+
+import { ReleaseCatalogue } from './catalogue/releases.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
@@ -15,6 +19,8 @@ import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
 import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
+import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
+import { releasesApiRoutes } from './http/releases-api.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -35,6 +41,8 @@ export interface Services {
   config: Config;
   db: CatalogueDb;
   catalogue: CoverCatalogue;
+  /** Cover Art Archive releases, release groups, merges and release images. */
+  releases: ReleaseCatalogue;
   blobs: BlobStore;
   renditions: RenditionEngine;
   auth: Auth;
@@ -67,6 +75,8 @@ export async function createServices(config: Config): Promise<Services> {
   const limits: LimitStore = new MemoryLimitStore();
   const changes: ChangeBus = new LocalChangeBus();
   catalogue.onChange = () => changes.publish({ type: 'covers' });
+  const releases = new ReleaseCatalogue(db);
+  releases.onChange = () => changes.publish({ type: 'releases' });
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
   });
@@ -74,6 +84,7 @@ export async function createServices(config: Config): Promise<Services> {
     config,
     db,
     catalogue,
+    releases,
     blobs,
     renditions,
     auth,
@@ -142,11 +153,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       .send(),
   );
 
+  // OpenAPI description of every route declared after this (schemas on the routes); browsable at /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Jacket', description: 'Self-hosted cover-art server: native API and compatible dialects.', version: '0.1.0' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(formbody, { bodyLimit: 1024 * 1024 });
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
   await mirrorRoutes(app, services);
+  await coverArtArchiveRoutes(app, services);
+  await releasesApiRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };

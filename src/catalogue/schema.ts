@@ -9,6 +9,11 @@ export interface Database {
   covers: CoversTable;
   identifiers: IdentifiersTable;
   mirror_entries: MirrorEntriesTable;
+  caa_releases: CaaReleasesTable;
+  caa_release_groups: CaaReleaseGroupsTable;
+  caa_merges: CaaMergesTable;
+  caa_images: CaaImagesTable;
+  caa_edits: CaaEditsTable;
 }
 
 export interface SettingsTable {
@@ -64,4 +69,56 @@ export interface MirrorEntriesTable {
   upstream_id: number;
   source_url: string;
   fetched_at: number;
+}
+
+/** A MusicBrainz release known to the Cover Art Archive dialect; the date keeps its precision (month/day may be null). */
+export interface CaaReleasesTable {
+  mbid: string;
+  release_group: string | null;
+  date_year: number | null;
+  date_month: number | null;
+  date_day: number | null;
+  created_at: number;
+}
+
+export interface CaaReleaseGroupsTable {
+  mbid: string;
+  /** The release explicitly chosen to represent the group, if any. */
+  chosen_release: string | null;
+}
+
+/** An MBID merged into another: the old one keeps answering for the new one. */
+export interface CaaMergesTable {
+  old_mbid: string;
+  new_mbid: string;
+  entity: 'release' | 'release-group';
+  created_at: number;
+}
+
+export interface CaaImagesTable {
+  id: number;
+  release: string;
+  /** 1-based ordering on the release. */
+  position: number;
+  /** Comma-separated CAA type ids, ascending (e.g. `1,14`). */
+  types: string;
+  comment: string;
+  approved: number;
+  edit_id: number;
+  blob_key: string;
+  sha256: string;
+  mime: string;
+  width: number;
+  height: number;
+  byte_size: number;
+  created_at: number;
+}
+
+/** The edit log: every change to release art gets an id (the `edit` field of index.json). */
+export interface CaaEditsTable {
+  id: number;
+  action: string;
+  release: string;
+  image_id: number | null;
+  created_at: number;
 }

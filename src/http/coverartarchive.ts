@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Services } from '../app.ts';
+import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
+import { JacketError } from '../errors.ts';
+import { parseMbid } from '../identifiers/index.ts';
+import { extensionForMime } from '../images/inspect.ts';
+import { RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
+import { CAA_THUMBNAIL_SIZES, fitLongestSide } from '../images/sizes.ts';
+import { isNotModified, LONG_CACHE, publicBase, setValidators } from './common.ts';
+
+export type ThumbnailSize = (typeof CAA_THUMBNAIL_SIZES)[number];
+
+/** What the last segment of `/release/{mbid}/{segment}` asks for. */
+export interface ArtSegment {
+  selector: 'front' | 'back' | number;
+  size?: ThumbnailSize;
+  /** JPEG unless a thumbnail was asked for with `.webp` or `.avif` (our extension of the protocol). */
+  format: RenditionFormat;
+}
+
+const ALLOW = 'GET, HEAD, OPTIONS';
+
+/**
+ * `front`, `back` or an id (its leading digits), then optionally `-{250|500|1200}` split at the rightmost dash, then
+ * an ignored extension. Undefined when the segment cannot be valid (→ 400).
+ */
+export function parseArtSegment(segment: string): ArtSegment | undefined {
+  const dot = segment.indexOf('.');
+  const stem = dot === -1 ? segment : segment.slice(0, dot);
+  const extension = dot === -1 ? '' : segment.slice(segment.lastIndexOf('.') + 1).toLowerCase();
+  let base = stem;
+  let size: ThumbnailSize | undefined;
+  const dash = stem.lastIndexOf('-');
+  if (dash !== -1) {
+    const suffix = stem.slice(dash + 1);
+    size = CAA_THUMBNAIL_SIZES.find((candidate) => String(candidate) === suffix);
+    if (size === undefined) return undefined;
+    base = stem.slice(0, dash);
+  }
+  const format: RenditionFormat = size !== undefined && (extension === 'webp' || extension === 'avif') ? extension : 'jpeg';
+  if (base === 'front' || base === 'back') return { selector: base, size, format };
+  const digits = /^\d+/.exec(base)?.[0];
+  if (!digits || digits.length > 15) return undefined;
+  return { selector: Number(digits), size, format };
+}
+
+/** True when the Accept header admits JSON (absent, `*\/*`, `application/*` or `application/json` with q > 0). */
+export function acceptsJson(header: string | undefined): boolean {
+  if (header === undefined || header.trim() === '') return true;
+  return header.split(',').some((part) => {
+    const [range = '', ...params] = part.split(';').map((item) => item.trim().toLowerCase());
+    const q = params.find((param) => param.startsWith('q='));
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) return false;
+    return range === 'application/json' || range === '*/*' || range === 'application/*';
+  });
+}
+
+/**
+ * JSON with the keys of every object sorted as strings, as the Internet Archive's indexer writes index.json
+ * (`"1200"` before `"250"`: JavaScript objects would put integer-like keys first, so serialise by hand).
+ */
+export function sortedJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => sortedJson(item === undefined ? null : item)).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${sortedJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+const invalidMbid = () => new JacketError(400, 'invalid_mbid', 'invalid MBID specified');
+const invalidSegment = (segment: string) =>
+  new JacketError(400, 'invalid_request', `"${segment.slice(0, 60)}" is not front, back or an image id, optionally with -250, -500 or -1200.`);
+
+function sendText(reply: FastifyReply, status: number, text: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(status).headers(headers).type('text/plain; charset=utf-8').send(`${text}\n`);
+}
+
+function redirect(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(307).header('location', location).type('text/plain; charset=utf-8').send(`See: ${location}\n`);
+}
+
+/** Archive file names: `mbid-{mbid}-{id}.{ext}` for originals, `…_thumb{N}.{jpg|webp|avif}` for thumbnails. */
+export function imageFileName(release: string, image: Pick<ReleaseImage, 'id' | 'mime'>, size?: ThumbnailSize, format: RenditionFormat = 'jpeg'): string {
+  if (size === undefined) return `mbid-${release}-${image.id}.${extensionForMime(image.mime)}`;
+  return `mbid-${release}-${image.id}_thumb${size}.${RENDITION_FORMATS[format].extension}`;
+}
+
+/** The index.json listing of a release, as a plain value (keys get sorted when serialised). */
+export function releaseListing(services: Services, base: string, release: string, images: ReleaseImage[]) {
+  const front = firstOfType(images, FRONT_TYPE);
+  const back = firstOfType(images, BACK_TYPE);
+  const url = (image: ReleaseImage, suffix: string) => `${base}/release/${release}/${image.id}${suffix}`;
+  return {
+    images: images.map((image) => ({
+      approved: image.approved,
+      back: image === back,
+      comment: image.comment,
+      edit: image.edit,
+      front: image === front,
+      id: services.config.caaIdType === 'number' ? image.id : String(image.id),
+      image: url(image, `.${extensionForMime(image.mime)}`),
+      thumbnails: {
+        '250': url(image, '-250.jpg'),
+        '500': url(image, '-500.jpg'),
+        '1200': url(image, '-1200.jpg'),
+        small: url(image, '-250.jpg'),
+        large: url(image, '-500.jpg'),
+      },
+      types: typeNames(image.types),
+    })),
+    release: `${services.config.musicbrainzUrl}/release/${release}`,
+  };
+}
+
+/** Serve immutable bytes: validators, 304, a single byte range (206/416). */
+function sendBytes(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, mime: string, etag: string, cacheControl: string): FastifyReply {
+  const validators = { etag };
+  setValidators(reply, validators, cacheControl);
+  reply.header('accept-ranges', 'bytes');
+  if (isNotModified(request, validators)) return reply.code(304).send();
+  reply.type(mime);
+  const range = request.headers.range;
+  const ifRange = request.headers['if-range'];
+  if (range && (ifRange === undefined || ifRange === etag)) {
+    const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+    if (match && (match[1] !== '' || match[2] !== '')) {
+      let start: number;
+      let end: number;
+      if (match[1] === '') {
+        start = Math.max(0, bytes.length - Number(match[2]));
+        end = bytes.length - 1;
+      } else {
+        start = Number(match[1]);
+        end = match[2] === '' ? bytes.length - 1 : Math.min(Number(match[2]), bytes.length - 1);
+      }
+      if (start >= bytes.length || start > end) {
+        return reply.code(416).header('content-range', `bytes */${bytes.length}`).type('text/plain; charset=utf-8').send('Range Not Satisfiable\n');
+      }
+      return reply.code(206).header('content-range', `bytes ${start}-${end}/${bytes.length}`).send(bytes.subarray(start, end + 1));
+    }
+  }
+  return reply.send(bytes);
+}
+
+/**
+ * The Cover Art Archive dialect: the redirecting API (`/release…`, `/release-group…`) and the file routes it points
+ * to (`/download/mbid-{mbid}/…`, the role the Internet Archive plays for the original service).
+ */
+export async function coverArtArchiveRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { releases, renditions, config } = services;
+
+  /** Rate-limit hook first, then the work; JacketErrors become this dialect's short text bodies. */
+  async function dialect(request: FastifyRequest, reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> {
+    try {
+      await services.hooks.coverArtArchiveRequest?.(request, reply);
+      return await work();
+    } catch (error) {
+      if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
+      throw error;
+    }
+  }
+
+  function mbidOf(raw: string): string {
+    const mbid = parseMbid(raw);
+    if (!mbid) throw invalidMbid();
+    return mbid;
+  }
+
+  function segmentOf(raw: string): ArtSegment {
+    const segment = parseArtSegment(raw);
+    if (!segment) throw invalidSegment(raw);
+    return segment;
+  }
+
+  function fileUrl(request: FastifyRequest, release: string, image: ReleaseImage, segment: ArtSegment): string {
+    return `${publicBase(request, config)}/download/mbid-${release}/${imageFileName(release, image, segment.size, segment.format)}`;
+  }
+
+  function listingUrl(request: FastifyRequest, release: string): string {
+    return `${publicBase(request, config)}/download/mbid-${release}/index.json`;
+  }
+
+  function requireJsonAccepted(request: FastifyRequest): void {
+    if (!acceptsJson(request.headers.accept)) {
+      throw new JacketError(406, 'not_acceptable', 'The listing is only available as application/json.');
+    }
+  }
+
+  type EntityParams = { mbid: string };
+  type FileParams = { mbid: string; file: string };
+  const doc = (summary: string) => ({ schema: { tags: ['Cover Art Archive'], summary } });
+
+  for (const url of ['/release/:mbid', '/release/:mbid/']) {
+    app.get<{ Params: EntityParams }>(url, doc('307 to the release’s index.json'), (request, reply) =>
+      dialect(request, reply, async () => {
+        const mbid = mbidOf(request.params.mbid);
+        requireJsonAccepted(request);
+        const release = await releases.resolveMbid(mbid, 'release');
+        const images = await releases.imagesOf(release);
+        if (images.length === 0) throw new JacketError(404, 'not_found', `No cover art found for release ${mbid}`);
+        return redirect(reply, listingUrl(request, release));
+      }),
+    );
+  }
+
+  app.get<{ Params: FileParams }>('/release/:mbid/:file', doc('307 to the front, back or an image by id, or one of its thumbnails'), (request, reply) =>
+    dialect(request, reply, async () => {
+      const mbid = mbidOf(request.params.mbid);
+      const segment = segmentOf(request.params.file);
+      const release = await releases.resolveMbid(mbid, 'release');
+      const images = await releases.imagesOf(release);
+      const image =
+        segment.selector === 'front'
+          ? firstOfType(images, FRONT_TYPE)
+          : segment.selector === 'back'
+            ? firstOfType(images, BACK_TYPE)
+            : images.find((candidate) => candidate.id === segment.selector);
+      if (!image) {
+        const what = typeof segment.selector === 'number' ? `image ${segment.selector}` : `${segment.selector} image`;
+        throw new JacketError(404, 'not_found', `No ${what} found for release ${mbid}`);
+      }
+      return redirect(reply, fileUrl(request, release, image, segment));
+    }),
+  );
+
+  for (const url of ['/release-group/:mbid', '/release-group/:mbid/']) {
+    app.get<{ Params: EntityParams }>(url, doc('307 to the index.json of the release chosen for the group'), (request, reply) =>
+      dialect(request, reply, async () => {
+        const mbid = mbidOf(request.params.mbid);
+        requireJsonAccepted(request);
+        const art = await releases.releaseGroupArt(mbid);
+        if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
+        return redirect(reply, listingUrl(request, art.release.mbid));
+      }),
+    );
+  }
+
+  app.get<{ Params: FileParams }>('/release-group/:mbid/:file', doc('307 to the front (or a thumbnail) of the release chosen for the group'), (request, reply) =>
+    dialect(request, reply, async () => {
+      const mbid = mbidOf(request.params.mbid);
+      const segment = segmentOf(request.params.file);
+      const art = await releases.releaseGroupArt(mbid);
+      if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
+      if (segment.selector !== 'front') throw new JacketError(400, 'invalid_request', 'Only front images are available for release groups.');
+      const front = firstOfType(art.images, FRONT_TYPE)!;
+      return redirect(reply, fileUrl(request, art.release.mbid, front, segment));
+    }),
+  );
+
+  // OPTIONS answers from the path alone (no database work); other methods are 405 with Allow.
+  for (const entity of ['release', 'release-group']) {
+    for (const url of [`/${entity}/:mbid`, `/${entity}/:mbid/`, `/${entity}/:mbid/:file`]) {
+      app.route<{ Params: Partial<FileParams> }>({
+        method: 'OPTIONS',
+        url,
+        schema: { hide: true },
+        handler: (request, reply) =>
+          dialect(request, reply, async () => {
+            mbidOf(request.params.mbid ?? '');
+            if (request.params.file !== undefined) segmentOf(request.params.file);
+            return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
+          }),
+      });
+      app.route({
+        method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+        url,
+        schema: { hide: true },
+        handler: (request, reply) =>
+          dialect(request, reply, async () => sendText(reply, 405, `Method ${request.method} is not allowed here; use GET or HEAD.`, { allow: ALLOW })),
+      });
+    }
+  }
+
+  // ---- File routes: what archive.org serves for the original service ----
+
+  app.get<{ Params: { bucket: string; file: string } }>(
+    '/download/:bucket/:file',
+    { schema: { tags: ['Cover Art Archive'], summary: 'Archive files: index.json, originals and thumbnails of a release' } },
+    async (request, reply) => {
+      try {
+        const bucket = /^mbid-(.+)$/.exec(request.params.bucket);
+        const bucketMbid = bucket ? parseMbid(bucket[1]!) : undefined;
+        if (!bucketMbid) throw new JacketError(404, 'not_found', 'No such item.');
+        const release = await releases.resolveMbid(bucketMbid, 'release');
+        const file = request.params.file;
+        if (file === 'index.json') {
+          const images = await releases.imagesOf(release);
+          if (images.length === 0 && !(await releases.getRelease(release))) throw new JacketError(404, 'not_found', `No cover art found for release ${bucketMbid}`);
+          const body = sortedJson(releaseListing(services, publicBase(request, config), release, images));
+          const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+          // The listing changes with every edit: revalidate each time (cheap with the ETag).
+          setValidators(reply, { etag }, 'no-cache');
+          if (isNotModified(request, { etag })) return reply.code(304).send();
+          return reply.type('application/json; charset=utf-8').send(body);
+        }
+        const match = /^mbid-([0-9a-fA-F-]{36})-(\d{1,15})(?:_thumb(\d+))?\.([a-zA-Z0-9]+)$/.exec(file);
+        if (!match || match[1]!.toLowerCase() !== bucketMbid) throw new JacketError(404, 'not_found', 'No such file.');
+        const id = Number(match[2]);
+        const image = await releases.getImage(id);
+        if (!image || image.release !== release) throw new JacketError(404, 'not_found', 'No such file.');
+        const extension = match[4]!.toLowerCase();
+        if (match[3] === undefined) {
+          const trueExtension = extensionForMime(image.mime);
+          if (extension !== trueExtension && !(extension === 'jpeg' && trueExtension === 'jpg')) throw new JacketError(404, 'not_found', 'No such file.');
+          const bytes = await renditions.original(image);
+          if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
+          return sendBytes(request, reply, bytes, image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
+        }
+        const size = CAA_THUMBNAIL_SIZES.find((candidate) => String(candidate) === match[3]);
+        const format: RenditionFormat | undefined = extension === 'jpg' ? 'jpeg' : extension === 'webp' || extension === 'avif' ? extension : undefined;
+        if (size === undefined || format === undefined) throw new JacketError(404, 'not_found', 'No such file.');
+        const target = fitLongestSide(image.width, image.height, size);
+        const etag = `"${image.sha256.slice(0, 32)}-${size}-${format}"`;
+        if (isNotModified(request, { etag })) {
+          setValidators(reply, { etag }, LONG_CACHE);
+          return reply.code(304).send();
+        }
+        const bytes = renditions.peek(image, target, format) ?? (await renditions.get(image, target, format)).bytes;
+        return sendBytes(request, reply, bytes, RENDITION_FORMATS[format].mime, etag, LONG_CACHE);
+      } catch (error) {
+        if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
+        throw error;
+      }
+    },
+  );
+}
