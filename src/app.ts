@@ -19,6 +19,7 @@ import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
 import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
+import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
 import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { Ingest } from './ingest.ts';
@@ -34,6 +35,8 @@ export interface Hooks {
   coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Mirror mode: asked when an Open Library lookup finds nothing locally; may fetch and store the cover. */
   openLibraryMiss?: (category: Category, key: string, value: string) => Promise<Cover | undefined>;
+  /** Mirror mode: asked when a release or release group has no art here; true when it filled some. */
+  coverArtArchiveMiss?: (entity: 'release' | 'release-group', mbid: string) => Promise<boolean>;
 }
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
@@ -52,7 +55,7 @@ export interface Services {
   changes: ChangeBus;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
-  mirror: { openLibrary?: OpenLibraryMirror };
+  mirror: { openLibrary?: OpenLibraryMirror; coverArtArchive?: CoverArtArchiveMirror };
   /** Set when the admin token was generated on this start; printed once by `serve`. */
   generatedAdminToken?: string;
   close(): Promise<void>;

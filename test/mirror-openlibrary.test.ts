@@ -78,6 +78,18 @@ describe('mirror mode, Open Library dialect', () => {
     assert.equal(proxy.requests.length - before, 1, 'the second miss did not ask the upstream');
   });
 
+  test('an upstream 429 with Retry-After holds back every later request for that long', async () => {
+    proxy.throttle = { remaining: 1, status: 429, retryAfterSeconds: 2 };
+    const refused = await mirror.get(`/b/id/${ids[6]}-S.jpg`);
+    assert.equal(refused.status, 503);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    const throttledAt = proxy.requests.at(-1)!.at;
+    const retried = await mirror.get(`/b/id/${ids[6]}-S.jpg`);
+    assert.equal(retried.status, 200);
+    const next = proxy.requests.find((request) => request.at > throttledAt);
+    assert.ok(next && next.at - throttledAt >= 1900, 'the next upstream request waited for Retry-After');
+  });
+
   test('an unreachable upstream: hits keep being served, a miss answers 503 quickly', async () => {
     proxy.down = true;
     try {

@@ -1,4 +1,5 @@
 import type { Services } from '../app.ts';
+import { CoverArtArchiveMirror } from './coverartarchive.ts';
 import { OpenLibraryMirror } from './openlibrary.ts';
 import { Upstream } from './upstream.ts';
 
@@ -16,4 +17,16 @@ export function setUpMirrors(services: Services): void {
     services.mirror.openLibrary = mirror;
     services.hooks.openLibraryMiss = (category, key, value) => mirror.fill(category, key, value);
   }
+  if (config.upstreamCoverArtArchive) {
+    const upstream = new Upstream({
+      base: config.upstreamCoverArtArchive,
+      rate: config.upstreamRate,
+      timeoutMs: config.upstreamTimeoutMs,
+      maxBytes: config.maxUploadBytes,
+    });
+    const mirror = new CoverArtArchiveMirror(services, upstream, config.upstreamNegativeTtlMs);
+    services.mirror.coverArtArchive = mirror;
+    services.hooks.coverArtArchiveMiss = (entity, mbid) => mirror.fill(entity, mbid);
+  }
 }
+

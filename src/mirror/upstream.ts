@@ -27,7 +27,7 @@ export class Upstream {
   }
 
   /** GET a path (or absolute URL) of the upstream, following up to 5 redirects, each one gated. */
-  async get(pathOrUrl: string, redirects = 5): Promise<FetchedResource> {
+  async get(pathOrUrl: string, redirects = 5, headers: Record<string, string> = {}): Promise<FetchedResource> {
     let url = /^https?:\/\//i.test(pathOrUrl) ? pathOrUrl : this.base + pathOrUrl;
     for (let hop = 0; hop <= redirects; hop++) {
       const response = await this.gate.schedule(async () => {
@@ -40,6 +40,7 @@ export class Upstream {
             timeoutMs: this.options.timeoutMs,
             maxBytes: this.options.maxBytes,
             maxRedirects: 0,
+            headers,
           });
         } catch (error) {
           if (error instanceof JacketError && error.status === 413) throw error;

@@ -6,16 +6,23 @@ export interface CountingProxy {
   requests: Array<{ at: number; path: string }>;
   /** While true, the proxy refuses to answer (closes connections), as an unreachable upstream would. */
   down: boolean;
+  /** Answer the next N requests with this status and Retry-After instead of forwarding them. */
+  throttle: { remaining: number; status: number; retryAfterSeconds: number };
   close(): Promise<void>;
 }
 
 /** A real HTTP proxy in front of a test upstream that records every request (to count and time them). */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
-  const proxy: CountingProxy = { url: '', requests: [], down: false, close: async () => {} };
+  const proxy: CountingProxy = { url: '', requests: [], down: false, throttle: { remaining: 0, status: 429, retryAfterSeconds: 1 }, close: async () => {} };
   const server = http.createServer(async (request, response) => {
     proxy.requests.push({ at: Date.now(), path: request.url ?? '' });
     if (proxy.down) {
       request.socket.destroy();
+      return;
+    }
+    if (proxy.throttle.remaining > 0) {
+      proxy.throttle.remaining--;
+      response.writeHead(proxy.throttle.status, { 'retry-after': String(proxy.throttle.retryAfterSeconds) }).end();
       return;
     }
     try {
