@@ -8,7 +8,8 @@ import { Auth } from './auth.ts';
 import { LocalChangeBus, type ChangeBus } from './changes.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
-import { CoverCatalogue } from './catalogue/covers.ts';
+import { CoverCatalogue, type Category, type Cover } from './catalogue/covers.ts';
+
 import { ReleaseCatalogue } from './catalogue/releases.ts';
 import { KeyService } from './catalogue/keys.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
@@ -19,6 +20,10 @@ import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
+import { mirrorRoutes } from './http/api-mirror.ts';
+import { setUpMirrors } from './mirror/index.ts';
+import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
+import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
 import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { Ingest } from './ingest.ts';
@@ -32,6 +37,10 @@ export interface Hooks {
   openLibraryLookup?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Runs before every Cover Art Archive API route (`/release…`, `/release-group…`): its rate limit. May throw. */
   coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Mirror mode: asked when an Open Library lookup finds nothing locally; may fetch and store the cover. */
+  openLibraryMiss?: (category: Category, key: string, value: string) => Promise<Cover | undefined>;
+  /** Mirror mode: asked when a release or release group has no art here; true when it filled some. */
+  coverArtArchiveMiss?: (entity: 'release' | 'release-group', mbid: string) => Promise<boolean>;
 }
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
@@ -52,6 +61,7 @@ export interface Services {
   keys: KeyService;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
+  mirror: { openLibrary?: OpenLibraryMirror; coverArtArchive?: CoverArtArchiveMirror };
   /** Set when the admin token was generated on this start; printed once by `serve`. */
   generatedAdminToken?: string;
   close(): Promise<void>;
@@ -95,6 +105,7 @@ export async function createServices(config: Config): Promise<Services> {
     auth,
     ingest,
     hooks,
+    mirror: {},
     limits,
     changes,
     keys,
@@ -109,6 +120,7 @@ export async function createServices(config: Config): Promise<Services> {
   };
   // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
   Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
+  setUpMirrors(services);
   return services;
 }
 
@@ -171,6 +183,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
+  await mirrorRoutes(app, services);
   await coverArtArchiveRoutes(app, services);
   await releasesApiRoutes(app, services);
   await devkeyRoutes(app, services);

@@ -42,6 +42,11 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_RENDITION_CACHE_MB', default: '256', meaning: 'Memory for the in-process cache of hot rendition bytes, in MiB.' },
   { env: 'JACKET_CAA_ID_TYPE', default: 'string', meaning: '`string` or `number`: the JSON type of image ids in Cover Art Archive `index.json`.' },
   { env: 'JACKET_MUSICBRAINZ_URL', default: 'https://musicbrainz.org', meaning: 'Base of the `release` links in Cover Art Archive listings.' },
+  { env: 'JACKET_UPSTREAM_OPENLIBRARY', default: '(none: mirror off)', meaning: 'Mirror mode: base URL of an Open Library Covers-compatible service asked on a local miss.' },
+  { env: 'JACKET_UPSTREAM_COVERARTARCHIVE', default: '(none: mirror off)', meaning: 'Mirror mode: base URL of a Cover Art Archive-compatible service asked on a local miss.' },
+  { env: 'JACKET_UPSTREAM_RATE', default: '1/1s', meaning: 'Requests per interval to each upstream (`N/[k]ms|s|m|h`), shared by all misses; redirect hops count.' },
+  { env: 'JACKET_UPSTREAM_NEGATIVE_TTL', default: '1h', meaning: 'How long "the upstream has no such cover" is remembered (`30s`, `10m`, `1h`, or seconds).' },
+  { env: 'JACKET_UPSTREAM_TIMEOUT_MS', default: '10000', meaning: 'Longest a miss waits for the upstream (rate-gate wait plus the request) before answering 503.' },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).' },
   { env: 'JACKET_DEVKEY_DAILY_LIMIT', default: '1000', meaning: 'Renditions a developer key may have made from originals per UTC day, unless the key sets its own limit.' },
   {
@@ -85,6 +90,11 @@ export interface Config {
   olRateLimit: Rate | undefined;
   olRateLimitStatus: 403 | 429;
   caaRateLimit: Rate | undefined;
+  upstreamOpenLibrary: string | undefined;
+  upstreamCoverArtArchive: string | undefined;
+  upstreamRate: Rate;
+  upstreamNegativeTtlMs: number;
+  upstreamTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -142,6 +152,29 @@ function rate(env: Env, name: string, fallback: string): Rate | undefined {
   }
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `30s`, `10m`, `1h`, `2d`, or plain seconds → milliseconds. */
+export function parseDuration(raw: string): number | undefined {
+  const match = /^\s*(\d+)\s*(ms|s|m|h|d)?\s*$/i.exec(raw);
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[(match[2] ?? 's').toLowerCase()]!;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const raw = str(env, name) ?? fallback;
+  const value = parseDuration(raw);
+  if (value === undefined) throw new ConfigError(`${name} must be a duration like 30s, 10m or 1h, not "${raw}"`);
+  return value;
+}
+
+/** A rate that must be set (no `off`): the mirror's politeness towards its upstream. */
+function requiredRate(env: Env, name: string, fallback: string): Rate {
+  const value = rate(env, name, fallback);
+  if (!value) throw new ConfigError(`${name} cannot be off: the upstream must be asked at some rate, e.g. 1/1s`);
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   return {
     port: int(env, 'PORT', 8080),
@@ -171,5 +204,10 @@ export function loadConfig(env: Env = process.env): Config {
     olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT', '100/5m'),
     olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const, '403')) as 403 | 429,
     caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT', 'off'),
+    upstreamOpenLibrary: url(env, 'JACKET_UPSTREAM_OPENLIBRARY'),
+    upstreamCoverArtArchive: url(env, 'JACKET_UPSTREAM_COVERARTARCHIVE'),
+    upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE', '1/1s'),
+    upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL', '1h'),
+    upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 10_000, 1),
   };
 }

@@ -8,6 +8,7 @@ export interface Database {
   entities: EntitiesTable;
   covers: CoversTable;
   identifiers: IdentifiersTable;
+  mirror_entries: MirrorEntriesTable;
   caa_releases: CaaReleasesTable;
   caa_release_groups: CaaReleaseGroupsTable;
   caa_merges: CaaMergesTable;
@@ -61,6 +62,14 @@ export interface IdentifiersTable {
   olid: string;
   cover_id: number;
   created_at: number;
+}
+
+export interface MirrorEntriesTable {
+  cover_id: number;
+  upstream: string;
+  upstream_id: number;
+  source_url: string;
+  fetched_at: number;
 }
 
 /** A MusicBrainz release known to the Cover Art Archive dialect; the date keeps its precision (month/day may be null). */

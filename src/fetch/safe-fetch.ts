@@ -111,6 +111,8 @@ export async function safeFetch(rawUrl: string, options: SafeFetchOptions): Prom
     const response = await requestOnce(url, options, deadline);
     const location = response.headers.location;
     if ([301, 302, 303, 307, 308].includes(response.status) && location) {
+      // maxRedirects 0: the caller follows redirects itself (the mirror counts every hop against its rate).
+      if (options.maxRedirects === 0) return response;
       url = parseHttpUrl(new URL(location, url).toString());
       continue;
     }

@@ -190,6 +190,19 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     }
   }
 
+  /** A release's images; in mirror mode, a release with none here is first filled from the upstream. */
+  async function imagesWithMirror(release: string) {
+    const images = await releases.imagesOf(release);
+    if (images.length > 0 || !services.hooks.coverArtArchiveMiss) return images;
+    return (await services.hooks.coverArtArchiveMiss('release', release)) ? releases.imagesOf(release) : images;
+  }
+
+  async function groupArtWithMirror(group: string) {
+    const art = await releases.releaseGroupArt(group);
+    if (art || !services.hooks.coverArtArchiveMiss) return art;
+    return (await services.hooks.coverArtArchiveMiss('release-group', group)) ? releases.releaseGroupArt(group) : art;
+  }
+
   type EntityParams = { mbid: string };
   type FileParams = { mbid: string; file: string };
   const doc = (summary: string) => ({ schema: { tags: ['Cover Art Archive'], summary } });
@@ -200,7 +213,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         const mbid = mbidOf(request.params.mbid);
         requireJsonAccepted(request);
         const release = await releases.resolveMbid(mbid, 'release');
-        const images = await releases.imagesOf(release);
+        const images = await imagesWithMirror(release);
         if (images.length === 0) throw new JacketError(404, 'not_found', `No cover art found for release ${mbid}`);
         return redirect(reply, listingUrl(request, release));
       }),
@@ -212,7 +225,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
       const mbid = mbidOf(request.params.mbid);
       const segment = segmentOf(request.params.file);
       const release = await releases.resolveMbid(mbid, 'release');
-      const images = await releases.imagesOf(release);
+      const images = await imagesWithMirror(release);
       const image =
         segment.selector === 'front'
           ? firstOfType(images, FRONT_TYPE)
@@ -232,7 +245,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
       dialect(request, reply, async () => {
         const mbid = mbidOf(request.params.mbid);
         requireJsonAccepted(request);
-        const art = await releases.releaseGroupArt(mbid);
+        const art = await groupArtWithMirror(mbid);
         if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
         return redirect(reply, listingUrl(request, art.release.mbid));
       }),
@@ -243,7 +256,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     dialect(request, reply, async () => {
       const mbid = mbidOf(request.params.mbid);
       const segment = segmentOf(request.params.file);
-      const art = await releases.releaseGroupArt(mbid);
+      const art = await groupArtWithMirror(mbid);
       if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
       if (segment.selector !== 'front') throw new JacketError(400, 'invalid_request', 'Only front images are available for release groups.');
       const front = firstOfType(art.images, FRONT_TYPE)!;

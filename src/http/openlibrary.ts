@@ -129,7 +129,8 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     const path = parseCoverPath(request.params.key, request.params.file);
     if (!path) return sendMissing(request, reply);
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    const cover = await resolve(path);
+    let cover = await resolve(path);
+    if (!cover && services.hooks.openLibraryMiss) cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();

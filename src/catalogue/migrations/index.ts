@@ -2,12 +2,15 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_openlibrary.ts';
 import * as m002 from './002_coverartarchive.ts';
 import * as m003 from './003_keys.ts';
+import * as m010 from './010_mirror.ts';
 
 /**
- * Every migration, in order. Add new ones at the end with the next number; never edit one that has shipped.
+ * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
+ * one that has shipped.
  */
 export const migrations: Record<string, Migration> = {
   '001_openlibrary': m001,
   '002_coverartarchive': m002,
   '003_keys': m003,
+  '010_mirror': m010,
 };

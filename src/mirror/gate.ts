@@ -1,0 +1,45 @@
+import { JacketError } from '../errors.ts';
+
+import type { Rate } from '../limits/rate.ts';
+
+/**
+ * Politeness towards one upstream: requests leave at most `count` per `intervalMs`, evenly spaced, whoever asks.
+ * A Retry-After from the upstream pushes every later request back. A caller that would have to wait longer than
+ * `maxWaitMs` is refused at once (503) rather than left hanging.
+ */
+export class UpstreamGate {
+  private nextSlot = 0;
+  private readonly spacingMs: number;
+  private readonly maxWaitMs: number;
+
+  constructor(rate: Rate, maxWaitMs: number) {
+    this.spacingMs = rate.windowMs / rate.limit;
+    this.maxWaitMs = maxWaitMs;
+  }
+
+  async schedule<T>(request: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const slot = Math.max(now, this.nextSlot);
+    if (slot - now > this.maxWaitMs) {
+      throw new JacketError(503, 'upstream_busy', 'The upstream cover service is being asked as fast as politeness allows; try again shortly.', {
+        'retry-after': String(Math.ceil((slot - now) / 1000)),
+      });
+    }
+    this.nextSlot = slot + this.spacingMs;
+    if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+    return request();
+  }
+
+  /** The upstream asked us to wait (429/503 with Retry-After). */
+  backOff(retryAfterMs: number): void {
+    this.nextSlot = Math.max(this.nextSlot, Date.now() + retryAfterMs);
+  }
+}
+
+export function retryAfterMs(header: string | string[] | undefined, fallbackMs: number): number {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return fallbackMs;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? fallbackMs : Math.max(0, date - Date.now());
+}

@@ -1,0 +1,152 @@
+import type { Services } from '../app.ts';
+import type { Category, Cover, IdentifierInput } from '../catalogue/covers.ts';
+import { JacketError } from '../errors.ts';
+import { CATEGORY_OLID_KIND, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import type { Upstream } from './upstream.ts';
+
+interface UpstreamCoverJson {
+  id?: unknown;
+  olid?: unknown;
+  author?: unknown;
+}
+
+/**
+ * Mirror mode for the Open Library dialect: a local miss asks the upstream once (identical concurrent misses share
+ * one request), stores the original as a normal cover with the upstream's id when it is free, attaches the
+ * identifier that was asked for, and remembers absence for a while (negative cache).
+ */
+export class OpenLibraryMirror {
+  private readonly services: Services;
+  readonly upstream: Upstream;
+  private readonly negativeTtlMs: number;
+  private readonly inFlight = new Map<string, Promise<Cover | undefined>>();
+
+  constructor(services: Services, upstream: Upstream, negativeTtlMs: number) {
+    this.services = services;
+    this.upstream = upstream;
+    this.negativeTtlMs = negativeTtlMs;
+  }
+
+  /** The lookup key in canonical form, or undefined when the value cannot be valid (no upstream request for it). */
+  private canonical(key: string, value: string): string | undefined {
+    if (key === 'id') return parseCoverId(value)?.toString();
+    if (key === 'olid') return parseOlid(value)?.olid;
+    return isEditionScheme(key) ? normaliseIdentifier(key, value) : undefined;
+  }
+
+  async fill(category: Category, key: string, value: string): Promise<Cover | undefined> {
+    const canonical = this.canonical(key, value);
+    if (canonical === undefined) return undefined;
+    const cacheKey = `mirror-negative:${category}/${key}/${canonical}`;
+    if (await this.services.limits.peek(cacheKey)) return undefined;
+    const pending = this.inFlight.get(cacheKey);
+    if (pending) return pending;
+    const work = this.fetch(category, key, value, canonical, cacheKey).finally(() => this.inFlight.delete(cacheKey));
+    this.inFlight.set(cacheKey, work);
+    return work;
+  }
+
+  private async rememberAbsent(cacheKey: string): Promise<undefined> {
+    await this.services.limits.increment(cacheKey, 1, Date.now() + this.negativeTtlMs);
+    return undefined;
+  }
+
+  private async fetch(category: Category, key: string, rawValue: string, canonical: string, cacheKey: string): Promise<Cover | undefined> {
+    const { catalogue, ingest } = this.services;
+    const meta = await this.upstream.get(`/${category}/${key}/${encodeURIComponent(rawValue)}.json`);
+    if (meta.status === 404) return this.rememberAbsent(cacheKey);
+    if (meta.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${meta.status} for the cover metadata.`);
+    let json: UpstreamCoverJson;
+    try {
+      json = JSON.parse(meta.body.toString('utf8')) as UpstreamCoverJson;
+    } catch {
+      throw new JacketError(502, 'upstream_failed', 'The upstream sent metadata that is not JSON.');
+    }
+    const upstreamId = typeof json.id === 'number' && Number.isSafeInteger(json.id) && json.id > 0 ? json.id : undefined;
+    if (!upstreamId) throw new JacketError(502, 'upstream_failed', 'The upstream metadata has no cover id.');
+
+    const identifiers: IdentifierInput[] = isEditionScheme(key) ? [{ scheme: key, value: canonical }] : [];
+    const olidParsed = typeof json.olid === 'string' ? parseOlid(json.olid) : undefined;
+    const olid = olidParsed && olidParsed.kind === CATEGORY_OLID_KIND[category] ? olidParsed.olid : undefined;
+
+    // The same upstream cover may already be here, reached before through another key.
+    const known = await this.services.db
+      .selectFrom('mirror_entries')
+      .select('cover_id')
+      .where('upstream', '=', this.upstream.base)
+      .where('upstream_id', '=', upstreamId)
+      .executeTakeFirst();
+    if (known) {
+      const cover = await catalogue.visibleCover(Number(known.cover_id));
+      if (cover) {
+        await catalogue.attachIdentifiers(catalogue.db, identifiers, { olid: cover.olid ?? undefined, coverId: cover.id });
+        this.services.changes.publish({ type: 'covers' });
+        return cover;
+      }
+    }
+
+    const sourceUrl = `${this.upstream.base}/${category}/id/${upstreamId}.jpg`;
+    const image = await this.upstream.get(`/${category}/id/${upstreamId}.jpg?default=false`);
+    if (image.status === 404) return this.rememberAbsent(cacheKey);
+    if (image.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${image.status} for the cover image.`);
+    // Validated exactly like an upload.
+    const stored = await ingest.storeOriginal(image.body);
+    const idTaken = await catalogue.getCover(upstreamId);
+    const cover = await catalogue.addCover({
+      category,
+      olid,
+      olidKind: olid ? CATEGORY_OLID_KIND[category] : undefined,
+      blobKey: stored.blobKey,
+      sha256: stored.sha256,
+      mime: stored.mime,
+      width: stored.width,
+      height: stored.height,
+      byteSize: stored.byteSize,
+      sourceUrl,
+      author: typeof json.author === 'string' ? json.author : undefined,
+      identifiers,
+      id: idTaken ? undefined : upstreamId,
+    });
+    await this.services.db
+      .insertInto('mirror_entries')
+      .values({ cover_id: cover.id, upstream: this.upstream.base, upstream_id: upstreamId, source_url: sourceUrl, fetched_at: Date.now() })
+      .onConflict((oc) => oc.column('cover_id').doNothing())
+      .execute();
+    return cover;
+  }
+
+  /** Fetch a mirrored cover's original again; replaces the local bytes when the upstream's changed. */
+  async refresh(coverId: number): Promise<{ changed: boolean } | undefined> {
+    const entry = await this.services.db.selectFrom('mirror_entries').selectAll().where('cover_id', '=', coverId).executeTakeFirst();
+    const cover = await this.services.catalogue.getCover(coverId);
+    if (!entry || !cover) return undefined;
+    const image = await this.upstream.get(`${entry.source_url}?default=false`);
+    if (image.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${image.status} for cover ${entry.upstream_id}.`);
+    const stored = await this.services.ingest.storeOriginal(image.body);
+    const changed = stored.sha256 !== cover.sha256;
+    await this.services.db
+      .updateTable('covers')
+      .set({ blob_key: stored.blobKey, sha256: stored.sha256, mime: stored.mime, width: stored.width, height: stored.height, byte_size: stored.byteSize, modified_at: Date.now() })
+      .where('id', '=', coverId)
+      .execute();
+    await this.services.db.updateTable('mirror_entries').set({ fetched_at: Date.now() }).where('cover_id', '=', coverId).execute();
+    if (changed) this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
+    this.services.changes.publish({ type: 'covers' });
+    return { changed };
+  }
+
+  /** Forget a mirrored cover entirely: the next request for it asks the upstream again. */
+  async purge(coverId: number): Promise<boolean> {
+    const entry = await this.services.db.selectFrom('mirror_entries').select('cover_id').where('cover_id', '=', coverId).executeTakeFirst();
+    const cover = await this.services.catalogue.getCover(coverId);
+    if (!entry || !cover) return false;
+    await this.services.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('identifiers').where('cover_id', '=', coverId).execute();
+      await trx.deleteFrom('mirror_entries').where('cover_id', '=', coverId).execute();
+      await trx.deleteFrom('covers').where('id', '=', coverId).execute();
+    });
+    this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
+    this.services.changes.publish({ type: 'covers' });
+    return true;
+  }
+}
