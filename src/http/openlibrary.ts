@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
-import { EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type Dimensions, type OpenLibrarySize } from '../images/sizes.ts';
 import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
@@ -43,9 +43,16 @@ export function parseCoverPath(rawKey: string, file: string): CoverPath | undefi
   return { key: key as LookupKey, value: stem, size, kind: format };
 }
 
+/** A query parameter's first value: repeated parameters (`?a=1&a=2`) arrive as arrays. */
+function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  const single = Array.isArray(value) ? value[0] : value;
+  return typeof single === 'string' ? single : undefined;
+}
+
 /** Answer for a cover that is not there: the blank GIF, a 404 (`?default=false`) or a 303 to the caller's default. */
 function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const fallback = (request.query as Record<string, string | undefined>).default;
+  const fallback = queryParam(request, 'default');
   if (fallback !== undefined && fallback.toLowerCase() === 'false') {
     return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
   }
@@ -108,16 +115,18 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions, auth, ingest, config } = services;
 
-  async function resolve(path: CoverPath): Promise<Cover | undefined> {
+  async function resolve(path: CoverPath, category: Category): Promise<Cover | undefined> {
     if (path.key === 'id') {
       const id = parseCoverId(path.value);
       return id === undefined ? undefined : catalogue.visibleCover(id);
     }
     if (path.key === 'olid') {
+      // An author's OLID under /b (or an edition's under /a) names nothing there.
       const olid = parseOlid(path.value);
-      return olid ? catalogue.coverForOlid(olid.olid) : undefined;
+      return olid && olid.kind === CATEGORY_OLID_KIND[category] ? catalogue.coverForOlid(olid.olid) : undefined;
     }
-    if (!isEditionScheme(path.key)) return undefined;
+    // Identifiers belong to editions: only /b looks them up.
+    if (category !== 'b' || !isEditionScheme(path.key)) return undefined;
     const value = normaliseIdentifier(path.key, path.value);
     return value ? catalogue.coverForIdentifier(path.key, value) : undefined;
   }
@@ -129,7 +138,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     const path = parseCoverPath(request.params.key, request.params.file);
     if (!path) return sendMissing(request, reply);
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    const cover = await resolve(path);
+    const cover = await resolve(path, category);
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();
@@ -162,9 +171,16 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     app.get<{ Params: { key: string; file: string } }>(`/${category}/:key/:file`, (request, reply) => serveCover(request, reply, category));
 
     app.get(`/${category}/query`, async (request, reply) => {
-      const query = request.query as Record<string, string | undefined>;
-      const offset = query.offset === undefined ? 0 : Number(query.offset);
-      const limit = query.limit === undefined ? 10 : Number(query.limit);
+      const query = {
+        olid: queryParam(request, 'olid'),
+        offset: queryParam(request, 'offset'),
+        limit: queryParam(request, 'limit'),
+        details: queryParam(request, 'details'),
+        cmd: queryParam(request, 'cmd'),
+        callback: queryParam(request, 'callback'),
+      };
+      const offset = !query.offset ? 0 : Number(query.offset);
+      const limit = !query.limit ? 10 : Number(query.limit);
       if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be a whole number ≥ 0.');
       if (!Number.isInteger(limit) || limit < 1) throw new JacketError(400, 'invalid_limit', 'limit must be a whole number ≥ 1 (at most 100 are returned).');
       const callback = query.callback;
