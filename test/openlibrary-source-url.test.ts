@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { dimensionsOf, makeImage } from './helpers/images.ts';
+import { listFiles, startJacket, type RunningJacket } from './helpers/server.ts';
+
+/** A small origin server on 127.0.0.1 playing the remote image host. */
+async function startOrigin(image: Buffer): Promise<{ url: string; port: number; server: http.Server }> {
+  const server = http.createServer((request, response) => {
+    const address = server.address() as AddressInfo;
+    switch (request.url) {
+      case '/cover.jpg':
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length });
+        response.end(image);
+        return;
+      case '/redirect-same-host':
+        response.writeHead(302, { location: '/cover.jpg' });
+        response.end();
+        return;
+      case '/redirect-other-host':
+        // localhost is the same machine, but not on the allow-list.
+        response.writeHead(302, { location: `http://localhost:${address.port}/cover.jpg` });
+        response.end();
+        return;
+      case '/redirect-link-local':
+        response.writeHead(301, { location: 'http://169.254.169.254/latest/meta-data/' });
+        response.end();
+        return;
+      case '/redirect-loop':
+        response.writeHead(302, { location: '/redirect-loop' });
+        response.end();
+        return;
+      case '/big-declared':
+        response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': 10_000_000 });
+        response.end();
+        return;
+      case '/big-chunked': {
+        // No Content-Length: the cap must be enforced while streaming.
+        response.writeHead(200, { 'content-type': 'image/jpeg' });
+        let sent = 0;
+        const chunk = Buffer.concat([image, Buffer.alloc(16 * 1024)]);
+        const pump = () => {
+          while (sent < 5_000_000) {
+            sent += chunk.length;
+            if (!response.write(chunk)) return void response.once('drain', pump);
+          }
+          response.end();
+        };
+        response.on('error', () => {});
+        pump();
+        return;
+      }
+      case '/slow':
+        // Headers, a few bytes, then nothing: the deadline must cut it.
+        response.writeHead(200, { 'content-type': 'image/jpeg' });
+        response.write(image.subarray(0, 10));
+        return;
+      case '/not-an-image':
+        response.writeHead(200, { 'content-type': 'text/html' });
+        response.end('<html>hello</html>');
+        return;
+      default:
+        response.writeHead(404);
+        response.end('not found');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}`, port, server };
+}
+
+async function uploadFrom(jacket: RunningJacket, sourceUrl: string, olid = 'OL1M'): Promise<{ status: number; body: any }> {
+  const response = await jacket.get('/b/upload2', {
+    method: 'POST',
+    headers: jacket.admin,
+    body: new URLSearchParams({ olid, source_url: sourceUrl }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+describe('source_url downloads', () => {
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  let image: Buffer;
+  let open: RunningJacket;
+  let closed: RunningJacket;
+  let off: RunningJacket;
+
+  before(async () => {
+    image = await makeImage(500, 750);
+    origin = await startOrigin(image);
+    open = await startJacket({
+      JACKET_SOURCE_URL_HOSTS: '127.0.0.1',
+      JACKET_SOURCE_URL_ALLOW_PRIVATE: 'true',
+      JACKET_MAX_UPLOAD_BYTES: '1000000',
+      JACKET_SOURCE_URL_TIMEOUT_MS: '800',
+    });
+    closed = await startJacket({ JACKET_SOURCE_URL_HOSTS: '127.0.0.1,localhost' });
+    off = await startJacket();
+  });
+  after(async () => {
+    await Promise.all([open.close(), closed.close(), off.close()]);
+    origin.server.closeAllConnections();
+    await new Promise((resolve) => origin.server.close(resolve));
+  });
+
+  test('off by default: an empty allow-list refuses every URL with code 2', async () => {
+    const result = await uploadFrom(off, `${origin.url}/cover.jpg`);
+    assert.equal(result.status, 400);
+    assert.equal(result.body.code, 2);
+    assert.equal(result.body.error, 'source_url_not_allowed');
+  });
+
+  test('an allow-listed host works, the source_url is recorded, the bytes are identical', async () => {
+    const result = await uploadFrom(open, `${origin.url}/cover.jpg`, 'OL2M');
+    assert.equal(result.status, 200, JSON.stringify(result.body));
+    assert.equal(result.body.ok, 'true');
+    const original = Buffer.from(await (await open.get(`/b/id/${result.body.id}.jpg`)).arrayBuffer());
+    assert.ok(original.equals(image));
+    const json = await (await open.get(`/b/id/${result.body.id}.json`)).json();
+    assert.equal(json.source_url, `${origin.url}/cover.jpg`);
+    assert.deepEqual(await dimensionsOf(await (await open.get('/b/olid/OL2M-M.jpg')).arrayBuffer()), { width: 180, height: 270, format: 'jpeg' });
+
+    const multipart = new FormData();
+    multipart.append('olid', 'OL3M');
+    multipart.append('source_url', `${origin.url}/redirect-same-host`);
+    const viaRedirect = await open.get('/b/upload2', { method: 'POST', headers: open.admin, body: multipart });
+    assert.equal(viaRedirect.status, 200);
+  });
+
+  test('loopback refused unless private addresses are allowed', async () => {
+    for (const url of [`${origin.url}/cover.jpg`, `http://localhost:${origin.port}/cover.jpg`]) {
+      const result = await uploadFrom(closed, url);
+      assert.equal(result.status, 400, url);
+      assert.equal(result.body.code, 2);
+      assert.equal(result.body.error, 'source_url_private');
+    }
+  });
+
+  test('redirects to a host off the list, to link-local addresses, or in a loop are refused', async () => {
+    for (const [path, error] of [
+      ['/redirect-other-host', 'source_url_not_allowed'],
+      ['/redirect-loop', 'source_url_redirects'],
+    ]) {
+      const result = await uploadFrom(open, `${origin.url}${path}`);
+      assert.equal(result.status, 400, path);
+      assert.equal(result.body.code, 2);
+      assert.equal(result.body.error, error, path);
+    }
+    // Link-local (cloud metadata) stays refused even with private addresses allowed and the host allow-listed.
+    const metadata = await startJacket({ JACKET_SOURCE_URL_HOSTS: '127.0.0.1,169.254.169.254', JACKET_SOURCE_URL_ALLOW_PRIVATE: 'true' });
+    try {
+      const result = await uploadFrom(metadata, `${origin.url}/redirect-link-local`);
+      assert.equal(result.status, 400);
+      assert.equal(result.body.code, 2);
+      assert.equal(result.body.error, 'source_url_private');
+    } finally {
+      await metadata.close();
+    }
+  });
+
+  test('the byte cap holds with and without Content-Length; the deadline holds', async () => {
+    const blobs = await listFiles(`${open.dataDir}/blobs`);
+    for (const path of ['/big-declared', '/big-chunked']) {
+      const result = await uploadFrom(open, `${origin.url}${path}`);
+      assert.equal(result.status, 413, path);
+      assert.equal(result.body.error, 'source_url_too_large');
+      assert.equal(result.body.code, 2);
+    }
+    const slow = await uploadFrom(open, `${origin.url}/slow`);
+    assert.equal(slow.status, 400);
+    assert.equal(slow.body.error, 'source_url_timeout');
+    assert.equal(slow.body.code, 2);
+    const missing = await uploadFrom(open, `${origin.url}/nothing-here`);
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.error, 'source_url_failed');
+    const html = await uploadFrom(open, `${origin.url}/not-an-image`);
+    assert.equal(html.status, 400);
+    assert.equal(html.body.code, 3);
+    assert.deepEqual(await listFiles(`${open.dataDir}/blobs`), blobs);
+    // Still serving.
+    assert.equal((await open.get('/b/olid/OL2M-S.jpg?default=false')).status, 200);
+  });
+});
