@@ -136,7 +136,11 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
 
   async function serveCover(request: FastifyRequest<{ Params: { key: string; file: string } }>, reply: FastifyReply, category: Category) {
     const path = parseCoverPath(request.params.key, request.params.file);
-    if (!path) return sendMissing(request, reply);
+    if (!path) {
+      // An unknown key asked for metadata is a plain 404, as for a known key with no cover.
+      if (/\.json$/i.test(request.params.file)) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
+      return sendMissing(request, reply);
+    }
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
     const cover = await resolve(path, category);
     if (path.kind === 'json') {
