@@ -191,10 +191,15 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
         throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
       }
-      const olids = (query.olid ?? '')
-        .split(',')
-        .map((item) => parseOlid(item)?.olid)
-        .filter((item): item is string => item !== undefined);
+      // At most 100 distinct OLIDs (a page holds at most 100 covers anyway); this also bounds the SQL shapes.
+      const olids = [
+        ...new Set(
+          (query.olid ?? '')
+            .split(',')
+            .map((item) => parseOlid(item)?.olid)
+            .filter((item): item is string => item !== undefined),
+        ),
+      ].slice(0, 100);
       if (query.olid && olids.length === 0) return sendJson(reply, callback, query.cmd === 'ids' ? {} : []);
       const covers = await catalogue.query({ category, olids: olids.length ? olids : undefined, offset, limit: Math.min(limit, 100) });
       let result: unknown;
