@@ -118,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Access-Control-Allow-Method; the correct header is the one browsers read.
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('access-control-allow-origin', '*');
+    if (!reply.hasHeader('access-control-allow-methods')) reply.header('access-control-allow-methods', 'GET, HEAD, OPTIONS');
     return payload;
   });
   app.setErrorHandler((error, request, reply) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { BLANK_GIF } from '../src/http/common.ts';
 import { dimensionsOf, form, makeImage } from './helpers/images.ts';
-import { startJacket, type RunningJacket } from './helpers/server.ts';
+import { listFiles, startJacket, type RunningJacket } from './helpers/server.ts';
 
 async function upload(jacket: RunningJacket, category: string, fields: Record<string, string | string[]>, bytes: Buffer): Promise<number> {
   const response = await jacket.get(`/${category}/upload2`, { method: 'POST', headers: jacket.admin, body: form({ ...fields, data: { bytes } }) });
@@ -188,6 +188,21 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
     assert.equal((await jacket.get('/b/isbn/0000000000-M.jpg')).headers.get('cache-control'), 'public, max-age=600');
   });
 
+  test('revalidation is cheap: a 304 for a rendition never made makes no image', async () => {
+    const id = await upload(jacket, 'b', {}, await makeImage(700, 700, { color: '#654321' }));
+    const made = jacket.services.renditions.stats.made;
+    const files = await listFiles(`${jacket.dataDir}/blobs/renditions`);
+    for (const suffix of ['-S.jpg', '-M.jpg', '-L.jpg', '-L.webp', '-M.avif']) {
+      const tag = `"${id}-${suffix[1]!.toLowerCase()}${suffix.endsWith('.jpg') ? '' : suffix.slice(2)}"`;
+      const response = await jacket.get(`/b/id/${id}${suffix}`, { headers: { 'if-none-match': tag } });
+      assert.equal(response.status, 304, suffix);
+      const byDate = await jacket.get(`/b/id/${id}${suffix}`, { headers: { 'if-modified-since': new Date().toUTCString() } });
+      assert.equal(byDate.status, 304, suffix);
+    }
+    assert.equal(jacket.services.renditions.stats.made, made);
+    assert.deepEqual(await listFiles(`${jacket.dataDir}/blobs/renditions`), files);
+  });
+
   test('CORS on every response; OPTIONS on any path; HEAD wherever GET is', async () => {
     for (const path of ['/', `/b/id/${book}-M.jpg`, '/b/query', `/b/id/${book}.json`, '/b/isbn/1.json', '/no/such/path', '/b/upload2']) {
       const options = await jacket.get(path, { method: 'OPTIONS' });
@@ -195,6 +210,9 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
       assert.equal((await options.arrayBuffer()).byteLength, 0);
       assert.equal(options.headers.get('access-control-allow-origin'), '*');
       assert.match(options.headers.get('access-control-allow-methods') ?? '', /GET/);
+    }
+    for (const path of [`/b/id/${book}-M.jpg`, '/b/id/987654-S.jpg?default=false', '/b/query?callback=1x']) {
+      assert.match((await jacket.get(path)).headers.get('access-control-allow-methods') ?? '', /GET, HEAD, OPTIONS/, path);
     }
     const unauthorized = await jacket.get('/b/upload2', { method: 'POST', body: form({ olid: 'OL1M' }) });
     assert.equal(unauthorized.status, 401);
@@ -311,8 +329,13 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
     const fresh = await startJacket();
     try {
       const small = await makeImage(8, 8);
-      const ids: number[] = [];
-      for (let i = 0; i < 105; i++) ids.push(await upload(fresh, 'w', { olid: 'OL5W' }, small));
+      const ids: number[] = [await upload(fresh, 'w', { olid: 'OL5W' }, small)];
+      // The other 104 rows straight into the catalogue (same original): this test is about paging, not uploading.
+      const first = (await fresh.services.catalogue.getCover(ids[0]!))!;
+      for (let i = 1; i < 105; i++) {
+        const cover = await fresh.services.catalogue.addCover({ ...first, id: undefined, olid: 'OL5W', olidKind: 'work', sourceUrl: undefined, author: undefined, createdAt: first.createdAt + i });
+        ids.push(cover.id);
+      }
       const newestFirst = ids.reverse();
       assert.deepEqual(await (await fresh.get('/w/query?olid=OL5W')).json(), newestFirst.slice(0, 10));
       assert.deepEqual(await (await fresh.get('/w/query?olid=OL5W&limit=1000')).json(), newestFirst.slice(0, 100));
