@@ -142,6 +142,14 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
       assert.equal(redirect.headers.get('location'), fallback);
       assert.equal(redirect.headers.get('access-control-allow-origin'), '*');
     }
+    for (const [fallback, location] of [
+      ['https://example.org/é', 'https://example.org/%C3%A9'],
+      ['https://example.org/a\u0001b\u007f', 'https://example.org/a%01b%7F'],
+    ]) {
+      const redirect = await jacket.get(`/b/isbn/0000000000-M.jpg?default=${encodeURIComponent(fallback!)}`);
+      assert.equal(redirect.status, 303, fallback);
+      assert.equal(redirect.headers.get('location'), location);
+    }
     // Not a URL, not "false": the blank GIF (never a redirect to javascript: or another scheme).
     for (const odd of ['javascript:alert(1)', 'ftp://example.org/x', '']) {
       const response = await jacket.get(`/b/isbn/0000000000-M.jpg?default=${encodeURIComponent(odd)}`);

@@ -144,6 +144,23 @@ describe('Open Library writes: upload2, legacy upload, delete, touch', () => {
     assert.equal((await noFailureUrl.json()).code, 3);
   });
 
+  test('redirect targets are percent-encoded, other schemes ignored, never a 500', async () => {
+    const success = await jacket.get('/b/upload', { method: 'POST', headers: jacket.admin, body: form({ olid: 'OL23M', success_url: 'https://x.example/é\u0001?q', file: { bytes: image } }) });
+    assert.equal(success.status, 303);
+    assert.equal(success.headers.get('location'), 'https://x.example/%C3%A9%01?q');
+    for (const hostile of ['javascript:alert(1)', '//evil.example/x', 'data:text/html,hi', '\\evil.example']) {
+      const ignored = await jacket.get('/b/upload', { method: 'POST', headers: jacket.admin, body: form({ olid: 'OL23M', success_url: hostile, file: { bytes: image } }) });
+      assert.equal(ignored.status, 303, hostile);
+      assert.match(ignored.headers.get('location') ?? '', /^\/b\/id\/\d+\.json$/, hostile);
+      const failed = await jacket.get('/b/upload', { method: 'POST', headers: jacket.admin, body: form({ olid: 'OL23M', failure_url: hostile, file: { bytes: Buffer.from('x') } }) });
+      assert.equal(failed.status, 400, hostile);
+      assert.equal((await failed.json()).code, 3);
+    }
+    const failed = await jacket.get('/b/upload', { method: 'POST', headers: jacket.admin, body: form({ olid: 'OL23M', failure_url: '/échec\u0000/x', file: { bytes: Buffer.from('x') } }) });
+    assert.equal(failed.status, 303);
+    assert.match(failed.headers.get('location') ?? '', /^\/%C3%A9chec%00\/x\?errcode=3&errmsg=/);
+  });
+
   test('delete removes the cover from every route; deleted looks exactly like missing', async () => {
     const distinct = await makeImage(320, 480, { color: '#123456' });
     const response = await jacket.get('/b/upload2', {

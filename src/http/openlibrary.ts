@@ -50,14 +50,36 @@ function queryParam(request: FastifyRequest, name: string): string | undefined {
   return typeof single === 'string' ? single : undefined;
 }
 
+/**
+ * A caller-supplied redirect target (`default`, `success_url`, `failure_url`, `redirect_url`) as a safe Location header:
+ * an absolute http(s) URL or a same-site path, percent-encoded (control and non-ASCII characters cannot reach the
+ * header); undefined for anything else (other schemes, unparsable text).
+ */
+export function redirectLocation(raw: string | undefined, extraParams: Record<string, string> = {}): string | undefined {
+  if (!raw) return undefined;
+  const absolute = /^https?:\/\//i.test(raw);
+  if (!absolute && !/^\/(?![\/\\])/.test(raw)) return undefined;
+  let target: URL;
+  try {
+    target = absolute ? new URL(raw) : new URL(raw, 'http://placeholder.invalid');
+  } catch {
+    return undefined;
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return undefined;
+  if (!absolute && target.host !== 'placeholder.invalid') return undefined;
+  for (const [name, value] of Object.entries(extraParams)) target.searchParams.set(name, value);
+  return absolute ? target.href : target.pathname + target.search + target.hash;
+}
+
 /** Answer for a cover that is not there: the blank GIF, a 404 (`?default=false`) or a 303 to the caller's default. */
 function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const fallback = queryParam(request, 'default');
   if (fallback !== undefined && fallback.toLowerCase() === 'false') {
     return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
   }
-  if (fallback !== undefined && /^https?:\/\/[^\s]+$/i.test(fallback)) {
-    return reply.code(303).header('location', fallback).header('cache-control', SHORT_CACHE).send();
+  const location = fallback !== undefined && /^https?:\/\//i.test(fallback) ? redirectLocation(fallback) : undefined;
+  if (location) {
+    return reply.code(303).header('location', location).header('cache-control', SHORT_CACHE).send();
   }
   return reply.code(200).type('image/gif').header('cache-control', SHORT_CACHE).send(BLANK_GIF);
 }
@@ -258,17 +280,12 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
           identifiers: identifiersFromForm(form),
           status: services.moderation ? 'pending' : 'approved',
         });
-        return reply.code(303).header('location', first(form, 'success_url') ?? `/${category}/id/${cover.id}.json`).send();
+        return reply.code(303).header('location', redirectLocation(first(form, 'success_url')) ?? `/${category}/id/${cover.id}.json`).send();
       } catch (error) {
         const failureUrl = form ? first(form, 'failure_url') : undefined;
         const mapped = error instanceof JacketError ? uploadErrorCode(error.code) : undefined;
-        if (failureUrl && error instanceof JacketError) {
-          const target = new URL(failureUrl, 'http://placeholder');
-          target.searchParams.set('errcode', String(mapped?.code ?? 0));
-          target.searchParams.set('errmsg', error.message);
-          const location = /^https?:/i.test(failureUrl) ? target.toString() : target.pathname + target.search;
-          return reply.code(303).header('location', location).send();
-        }
+        const location = error instanceof JacketError ? redirectLocation(failureUrl, { errcode: String(mapped?.code ?? 0), errmsg: error.message }) : undefined;
+        if (location) return reply.code(303).header('location', location).send();
         return sendUploadError(reply, error);
       }
     });
@@ -282,7 +299,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         const done = action === 'delete' ? await catalogue.deleteCover(id) : await catalogue.touchCover(id);
         if (!done) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
         if (action === 'delete' && typeof done === 'object') services.changes.publish({ type: 'cover-deleted', sha256: done.sha256 });
-        const redirect = first(form, 'redirect_url');
+        const redirect = redirectLocation(first(form, 'redirect_url'));
         if (redirect) return reply.code(303).header('location', redirect).send();
         return reply.send({ ok: 'true', id });
       });
