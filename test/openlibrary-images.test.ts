@@ -87,6 +87,20 @@ describe('Open Library images over HTTP', () => {
     });
   }
 
+  test('concurrent requests for a missing rendition make it once; it is kept for the next ones', async () => {
+    const id = await upload(jacket, await makeImage(900, 1400, { color: '#778899' }));
+    const before = jacket.services.renditions.stats.made;
+    const responses = await Promise.all(Array.from({ length: 8 }, () => jacket.get(`/b/id/${id}-L.jpg`)));
+    const bodies = await Promise.all(responses.map(async (response) => Buffer.from(await response.arrayBuffer())));
+    assert.ok(responses.every((response) => response.status === 200));
+    assert.ok(bodies.every((body) => body.equals(bodies[0]!)));
+    assert.equal(jacket.services.renditions.stats.made, before + 1);
+    assert.deepEqual(await dimensionsOf(bodies[0]!), { width: 321, height: 500, format: 'jpeg' });
+    const again = Buffer.from(await (await jacket.get(`/b/id/${id}-L.jpg`)).arrayBuffer());
+    assert.equal(jacket.services.renditions.stats.made, before + 1);
+    assert.ok(again.equals(bodies[0]!));
+  });
+
   test('.webp and .avif variants of the same paths', async () => {
     const id = await upload(jacket, await makeImage(1000, 1500), { olid: 'OL77M', isbn: '0385472579' });
     for (const [extension, mime, format] of [

@@ -3,7 +3,29 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { dimensionsOf, makeImage } from './helpers/images.ts';
+import { hostAllowed, isAllowedAddress } from '../src/fetch/safe-fetch.ts';
 import { listFiles, startJacket, type RunningJacket } from './helpers/server.ts';
+
+test('allow-list patterns and address classes', () => {
+  assert.equal(hostAllowed('covers.example.org', []), false);
+  assert.equal(hostAllowed('covers.example.org', ['covers.example.org']), true);
+  assert.equal(hostAllowed('COVERS.example.org', ['covers.example.org']), true);
+  assert.equal(hostAllowed('a.covers.example.org', ['*.example.org']), true);
+  assert.equal(hostAllowed('example.org', ['*.example.org']), false);
+  assert.equal(hostAllowed('evilexample.org', ['*.example.org']), false);
+  assert.equal(hostAllowed('anything.test', ['*']), true);
+  for (const address of ['93.184.216.34', '2606:2800:220:1:248:1893:25c8:1946']) {
+    assert.equal(isAllowedAddress(address, false), true, address);
+  }
+  for (const address of ['127.0.0.1', '10.1.2.3', '192.168.0.1', '172.16.5.4', '::1', 'fd00::1', '100.64.0.1', '::ffff:127.0.0.1']) {
+    assert.equal(isAllowedAddress(address, false), false, address);
+    assert.equal(isAllowedAddress(address, true), true, address);
+  }
+  for (const address of ['169.254.169.254', 'fe80::1', '0.0.0.0', '::', '224.0.0.1', '255.255.255.255', 'not-an-ip']) {
+    assert.equal(isAllowedAddress(address, false), false, address);
+    assert.equal(isAllowedAddress(address, true), false, address);
+  }
+});
 
 /** A small origin server on 127.0.0.1 playing the remote image host. */
 async function startOrigin(image: Buffer): Promise<{ url: string; port: number; server: http.Server }> {
@@ -56,6 +78,17 @@ async function startOrigin(image: Buffer): Promise<{ url: string; port: number; 
         response.writeHead(200, { 'content-type': 'image/jpeg' });
         response.write(image.subarray(0, 10));
         return;
+      case '/drip': {
+        // One byte every 100 ms: never idle long enough for a socket timeout, so only the overall deadline stops it.
+        response.writeHead(200, { 'content-type': 'image/jpeg' });
+        let index = 0;
+        const timer = setInterval(() => {
+          if (index >= image.length || response.destroyed) return clearInterval(timer);
+          response.write(image.subarray(index, ++index));
+        }, 100);
+        response.on('close', () => clearInterval(timer));
+        return;
+      }
       case '/not-an-image':
         response.writeHead(200, { 'content-type': 'text/html' });
         response.end('<html>hello</html>');
@@ -128,6 +161,24 @@ describe('source_url downloads', () => {
     assert.equal(viaRedirect.status, 200);
   });
 
+  test('the legacy form downloads source_url too', async () => {
+    const response = await open.get('/b/upload', {
+      method: 'POST',
+      headers: open.admin,
+      body: new URLSearchParams({ olid: 'OL4M', source_url: `${origin.url}/cover.jpg`, success_url: '/thanks' }),
+    });
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get('location'), '/thanks');
+    assert.equal((await open.get('/b/olid/OL4M-S.jpg?default=false')).status, 200);
+    const refused = await off.get('/b/upload', {
+      method: 'POST',
+      headers: off.admin,
+      body: new URLSearchParams({ olid: 'OL4M', source_url: `${origin.url}/cover.jpg`, failure_url: '/failed' }),
+    });
+    assert.equal(refused.status, 303);
+    assert.equal(new URL(refused.headers.get('location')!, 'http://x').searchParams.get('errcode'), '2');
+  });
+
   test('loopback refused unless private addresses are allowed', async () => {
     for (const url of [`${origin.url}/cover.jpg`, `http://localhost:${origin.port}/cover.jpg`]) {
       const result = await uploadFrom(closed, url);
@@ -171,6 +222,9 @@ describe('source_url downloads', () => {
     assert.equal(slow.status, 400);
     assert.equal(slow.body.error, 'source_url_timeout');
     assert.equal(slow.body.code, 2);
+    const drip = await uploadFrom(open, `${origin.url}/drip`);
+    assert.equal(drip.status, 400);
+    assert.equal(drip.body.error, 'source_url_timeout');
     const missing = await uploadFrom(open, `${origin.url}/nothing-here`);
     assert.equal(missing.status, 400);
     assert.equal(missing.body.error, 'source_url_failed');
