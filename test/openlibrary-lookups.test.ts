@@ -120,6 +120,26 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
     assert.deepEqual(await (await jacket.get('/b/query?olid=OL555M')).json(), [older, newer]);
   });
 
+  test('If-Modified-Since on an identifier URL sees a touched older cover', async () => {
+    const seed = await upload(jacket, 'b', {}, await makeImage(70, 70, { color: '#abcdef' }));
+    const original = (await jacket.services.catalogue.getCover(seed))!;
+    const day = 86_400_000;
+    const add = (createdAt: number) =>
+      jacket.services.catalogue.addCover({ ...original, id: undefined, olid: 'OL556M', olidKind: 'edition', sourceUrl: undefined, author: undefined, createdAt });
+    const older = await add(Date.now() - 2 * day);
+    const newer = await add(Date.now() - day);
+    const current = await jacket.get('/b/olid/OL556M-S.jpg');
+    assert.equal(current.headers.get('etag'), `"${newer.id}-s"`);
+    const seen = current.headers.get('last-modified')!;
+    assert.equal((await jacket.get('/b/olid/OL556M-S.jpg', { headers: { 'if-modified-since': seen } })).status, 304);
+    await jacket.get('/b/touch', { method: 'POST', headers: jacket.admin, body: new URLSearchParams({ id: String(older.id) }) });
+    const after = await jacket.get('/b/olid/OL556M-S.jpg', { headers: { 'if-modified-since': seen } });
+    assert.equal(after.status, 200);
+    assert.equal(after.headers.get('etag'), `"${older.id}-s"`);
+    // The id URL of the touched cover still carries its creation time: the image itself did not change.
+    assert.equal((await jacket.get(`/b/id/${older.id}-S.jpg`)).headers.get('last-modified'), new Date(older.createdAt).toUTCString());
+  });
+
   test('missing covers: blank GIF, default=false in any case, default=URL', async () => {
     for (const path of ['/b/id/987654-M.jpg', '/b/isbn/0000000000-S.jpg', '/b/olid/OL999999M.jpg', '/b/id/abc-L.jpg', `/b/id/${book}-s.jpg`, `/b/id/${book}-XL.jpg`, '/b/nokey/1-S.jpg']) {
       const blank = await jacket.get(path);

@@ -173,7 +173,10 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     if (!cover) return sendMissing(request, reply);
     const format = path.kind;
     const suffix = format === 'jpeg' ? '' : `.${RENDITION_FORMATS[format].extension}`;
-    const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified: cover.createdAt };
+    // An id names one immutable image: its creation time. Other keys name "the entity's current cover", which changes
+    // when another cover is touched to the top: a client revalidating by date alone must then see the change.
+    const lastModified = path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt);
+    const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified };
     setValidators(reply, validators, path.key === 'id' ? LONG_CACHE : SHORT_CACHE);
     if (isNotModified(request, validators)) return reply.code(304).send();
     if (!path.size && format === 'jpeg') {
