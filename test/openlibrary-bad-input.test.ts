@@ -278,6 +278,11 @@ describe('bad input: a clear 4xx, nothing stored, the server keeps serving', () 
       const json = await jacket.get(`${path.replace(/(-S)?\.jpg$/, '')}.json`);
       assert.equal(json.status, 404, path);
     }
+    // Past the router's parameter limit (500 characters): a 414 with a code, still JSON and CORS.
+    const tooLong = await jacket.get(`/b/id/${'1'.repeat(600)}-S.jpg`);
+    assert.equal(tooLong.status, 414);
+    assert.equal(tooLong.headers.get('access-control-allow-origin'), '*');
+    assert.match((await tooLong.json()).error, /^[a-z_]+$/);
     // Bad percent-encoding is a 400 with a code, not a crash.
     const badEncoding = await jacket.get('/b/id/%E0%A4%A-S.jpg?default=false');
     assert.ok([400, 404].includes(badEncoding.status), String(badEncoding.status));
