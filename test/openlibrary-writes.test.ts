@@ -204,6 +204,10 @@ describe('Open Library writes: upload2, legacy upload, delete, touch', () => {
     assert.equal((await again.json()).error, 'not_found');
     const touchDeleted = await jacket.get('/b/touch', { method: 'POST', headers: jacket.admin, body: urlencoded({ id: String(id) }) });
     assert.equal(touchDeleted.status, 404);
+    const withFile = await jacket.get('/b/delete', { method: 'POST', headers: jacket.admin, body: form({ id: String(bare.id), data: { bytes: image } }) });
+    assert.equal(withFile.status, 400);
+    assert.equal((await withFile.json()).error, 'unexpected_file');
+    assert.equal((await jacket.get(`/b/id/${bare.id}.json`)).status, 200);
     for (const bad of ['', 'abc', '-1', '0', '1e5', '99999999999999999999']) {
       const refused = await jacket.get('/b/delete', { method: 'POST', headers: jacket.admin, body: urlencoded({ id: bad }) });
       assert.equal(refused.status, 400, bad);
