@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { dimensionsOf, form, makeImage } from './helpers/images.ts';
-import { startJacket, type RunningJacket } from './helpers/server.ts';
+import fs from 'node:fs/promises';
+import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
 
 /** The spec's reference table: original → S, M, L (every row must hold over HTTP). */
 const SIZE_TABLE: Array<[number, number, [number, number], [number, number], [number, number]]> = [
@@ -99,6 +100,28 @@ describe('Open Library images over HTTP', () => {
     const again = Buffer.from(await (await jacket.get(`/b/id/${id}-L.jpg`)).arrayBuffer());
     assert.equal(jacket.services.renditions.stats.made, before + 1);
     assert.ok(again.equals(bodies[0]!));
+  });
+
+  test('renditions are kept: after a restart on the same data they are served from the store, not made again', async () => {
+    const dataDir = await makeTempDir();
+    try {
+      const first = await startJacket({ JACKET_DATA_DIR: dataDir });
+      const id = await upload(first, await makeImage(640, 480));
+      const made = Buffer.from(await (await first.get(`/b/id/${id}-M.jpg`)).arrayBuffer());
+      assert.equal(first.services.renditions.stats.made, 1);
+      await first.close();
+      const second = await startJacket({ JACKET_DATA_DIR: dataDir });
+      try {
+        const served = Buffer.from(await (await second.get(`/b/id/${id}-M.jpg`)).arrayBuffer());
+        assert.ok(served.equals(made));
+        assert.equal(second.services.renditions.stats.made, 0);
+        assert.equal(second.services.renditions.stats.storeHits, 1);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await fs.rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('.webp and .avif variants of the same paths', async () => {
