@@ -136,6 +136,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: 1024 * 1024,
     // Cover URLs carry identifiers with dots and hyphens; keep paths exactly as sent.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    // Errors Fastify raises before routing (bad percent-encoding, bad content-type): the same JSON shape as ours.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const rendered = errorBody(error);
+      void reply.code(rendered.status).headers(rendered.headers).header('access-control-allow-origin', '*').send(rendered.body);
+    },
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -151,6 +156,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Access-Control-Allow-Method; the correct header is the one browsers read.
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('access-control-allow-origin', '*');
+    if (!reply.hasHeader('access-control-allow-methods')) reply.header('access-control-allow-methods', 'GET, HEAD, OPTIONS');
     return payload;
   });
   app.setErrorHandler((error, request, reply) => {

@@ -8,7 +8,10 @@ import { JacketError } from '../errors.ts';
 export interface SafeFetchOptions {
   /** Host names allowed (exact, or `*.example.org` for subdomains); empty means every host is refused. `*` allows all. */
   allowHosts: string[];
-  /** Allow loopback, private, link-local and other non-public addresses (closed networks, tests). */
+  /**
+   * Also allow loopback and private-network addresses (closed networks, tests). Link-local (cloud metadata at
+   * 169.254.169.254), unspecified, multicast and reserved addresses stay refused either way.
+   */
   allowPrivate: boolean;
   timeoutMs: number;
   maxBytes: number;
@@ -38,6 +41,19 @@ export function isPublicAddress(address: string): boolean {
   }
 }
 
+const PRIVATE_RANGES = new Set(['loopback', 'private', 'uniqueLocal', 'carrierGradeNat']);
+
+/** May a download connect to this address? Public unicast always; private networks and loopback only when allowed. */
+export function isAllowedAddress(address: string, allowPrivate: boolean): boolean {
+  if (isPublicAddress(address)) return true;
+  if (!allowPrivate) return false;
+  try {
+    return PRIVATE_RANGES.has(ipaddr.process(address).range());
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A DNS lookup that refuses non-public addresses: the check happens on the address actually connected to, so a
  * host name that resolves to 127.0.0.1 (or changes its answer between check and use) cannot reach inside.
@@ -47,7 +63,7 @@ function guardedLookup(allowPrivate: boolean): net.LookupFunction {
     dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error);
       const list = addresses as dns.LookupAddress[];
-      const bad = list.find((entry) => !allowPrivate && !isPublicAddress(entry.address));
+      const bad = list.find((entry) => !isAllowedAddress(entry.address, allowPrivate));
       if (bad) return callback(refuse('source_url_private', `${hostname} resolves to a non-public address (${bad.address}).`));
       if (options.all) return callback(null, list);
       const first = list[0];
@@ -60,7 +76,7 @@ function guardedLookup(allowPrivate: boolean): net.LookupFunction {
 function requestOnce(url: URL, options: SafeFetchOptions, deadline: number): Promise<FetchedResource> {
   return new Promise((resolve, reject) => {
     const literal = url.hostname.replace(/^\[|\]$/g, '');
-    if (net.isIP(literal) && !options.allowPrivate && !isPublicAddress(literal)) {
+    if (net.isIP(literal) && !isAllowedAddress(literal, options.allowPrivate)) {
       reject(refuse('source_url_private', `${literal} is not a public address.`));
       return;
     }
@@ -93,9 +109,9 @@ function requestOnce(url: URL, options: SafeFetchOptions, deadline: number): Pro
         response.on('error', reject);
       },
     );
-    const timer = setTimeout(() => request.destroy(new JacketError(504, 'source_url_timeout', `No complete answer from ${url.host} in time.`)), remaining);
+    const timer = setTimeout(() => request.destroy(new JacketError(400, 'source_url_timeout', `No complete answer from ${url.host} in time.`)), remaining);
     request.on('close', () => clearTimeout(timer));
-    request.on('timeout', () => request.destroy(new JacketError(504, 'source_url_timeout', `No complete answer from ${url.host} in time.`)));
+    request.on('timeout', () => request.destroy(new JacketError(400, 'source_url_timeout', `No complete answer from ${url.host} in time.`)));
     request.on('error', (error) => reject(error instanceof JacketError ? error : refuse('source_url_unreachable', `Cannot fetch ${url.host}: ${error.message}`)));
   });
 }

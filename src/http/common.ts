@@ -70,6 +70,7 @@ export async function readForm(request: FastifyRequest, maxFileBytes: number): P
     try {
       for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: 4, fields: 100, fieldSize: 64 * 1024, parts: 110 } })) {
         if (part.type === 'file') {
+          if (maxFileBytes === 0) throw new JacketError(400, 'unexpected_file', `This form takes no files (got one in "${part.fieldname.slice(0, 40)}").`);
           const bytes = await part.toBuffer();
           if (part.file.truncated) throw payloadTooLarge(`The file is larger than the limit of ${maxFileBytes} bytes.`);
           form.files.push({ field: part.fieldname, filename: part.filename, bytes });

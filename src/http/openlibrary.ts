@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
-import { EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type Dimensions, type OpenLibrarySize } from '../images/sizes.ts';
 import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
@@ -43,14 +43,43 @@ export function parseCoverPath(rawKey: string, file: string): CoverPath | undefi
   return { key: key as LookupKey, value: stem, size, kind: format };
 }
 
+/** A query parameter's first value: repeated parameters (`?a=1&a=2`) arrive as arrays. */
+function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  const single = Array.isArray(value) ? value[0] : value;
+  return typeof single === 'string' ? single : undefined;
+}
+
+/**
+ * A caller-supplied redirect target (`default`, `success_url`, `failure_url`, `redirect_url`) as a safe Location header:
+ * an absolute http(s) URL or a same-site path, percent-encoded (control and non-ASCII characters cannot reach the
+ * header); undefined for anything else (other schemes, unparsable text).
+ */
+export function redirectLocation(raw: string | undefined, extraParams: Record<string, string> = {}): string | undefined {
+  if (!raw) return undefined;
+  const absolute = /^https?:\/\//i.test(raw);
+  if (!absolute && !/^\/(?![\/\\])/.test(raw)) return undefined;
+  let target: URL;
+  try {
+    target = absolute ? new URL(raw) : new URL(raw, 'http://placeholder.invalid');
+  } catch {
+    return undefined;
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return undefined;
+  if (!absolute && target.host !== 'placeholder.invalid') return undefined;
+  for (const [name, value] of Object.entries(extraParams)) target.searchParams.set(name, value);
+  return absolute ? target.href : target.pathname + target.search + target.hash;
+}
+
 /** Answer for a cover that is not there: the blank GIF, a 404 (`?default=false`) or a 303 to the caller's default. */
 function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const fallback = (request.query as Record<string, string | undefined>).default;
+  const fallback = queryParam(request, 'default');
   if (fallback !== undefined && fallback.toLowerCase() === 'false') {
     return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
   }
-  if (fallback !== undefined && /^https?:\/\/[^\s]+$/i.test(fallback)) {
-    return reply.code(303).header('location', fallback).header('cache-control', SHORT_CACHE).send();
+  const location = fallback !== undefined && /^https?:\/\//i.test(fallback) ? redirectLocation(fallback) : undefined;
+  if (location) {
+    return reply.code(303).header('location', location).header('cache-control', SHORT_CACHE).send();
   }
   return reply.code(200).type('image/gif').header('cache-control', SHORT_CACHE).send(BLANK_GIF);
 }
@@ -108,18 +137,25 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions, auth, ingest, config } = services;
 
-  async function resolve(path: CoverPath): Promise<Cover | undefined> {
+  async function resolve(path: CoverPath, category: Category): Promise<Cover | undefined> {
     if (path.key === 'id') {
       const id = parseCoverId(path.value);
       return id === undefined ? undefined : catalogue.visibleCover(id);
     }
     if (path.key === 'olid') {
+      // An author's OLID under /b (or an edition's under /a) names nothing there.
       const olid = parseOlid(path.value);
-      return olid ? catalogue.coverForOlid(olid.olid) : undefined;
+      return olid && olid.kind === CATEGORY_OLID_KIND[category] ? catalogue.coverForOlid(olid.olid) : undefined;
     }
-    if (!isEditionScheme(path.key)) return undefined;
+    // Identifiers belong to editions: only /b looks them up.
+    if (category !== 'b' || !isEditionScheme(path.key)) return undefined;
     const value = normaliseIdentifier(path.key, path.value);
     return value ? catalogue.coverForIdentifier(path.key, value) : undefined;
+  }
+
+  /** Identifier keys exist only under /b; ids and OLIDs under every category. */
+  function keyAllowedIn(key: CoverPath['key'], category: Category): boolean {
+    return key === 'id' || key === 'olid' || category === 'b';
   }
 
   /** Per-dialect hook for rate limits on identifier lookups (issue 4 installs it). */
@@ -127,10 +163,16 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
 
   async function serveCover(request: FastifyRequest<{ Params: { key: string; file: string } }>, reply: FastifyReply, category: Category) {
     const path = parseCoverPath(request.params.key, request.params.file);
-    if (!path) return sendMissing(request, reply);
+    if (!path) {
+      // An unknown key asked for metadata is a plain 404, as for a known key with no cover.
+      if (/\.json$/i.test(request.params.file)) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
+      return sendMissing(request, reply);
+    }
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    let cover = await resolve(path);
-    if (!cover && services.hooks.openLibraryMiss) cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
+    let cover = await resolve(path, category);
+    if (!cover && services.hooks.openLibraryMiss && keyAllowedIn(path.key, category)) {
+      cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
+    }
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();
@@ -139,7 +181,10 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     if (!cover) return sendMissing(request, reply);
     const format = path.kind;
     const suffix = format === 'jpeg' ? '' : `.${RENDITION_FORMATS[format].extension}`;
-    const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified: cover.createdAt };
+    // An id names one immutable image: its creation time. Other keys name "the entity's current cover", which changes
+    // when another cover is touched to the top: a client revalidating by date alone must then see the change.
+    const lastModified = path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt);
+    const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified };
     setValidators(reply, validators, path.key === 'id' ? LONG_CACHE : SHORT_CACHE);
     if (isNotModified(request, validators)) return reply.code(304).send();
     if (!path.size && format === 'jpeg') {
@@ -163,19 +208,31 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     app.get<{ Params: { key: string; file: string } }>(`/${category}/:key/:file`, (request, reply) => serveCover(request, reply, category));
 
     app.get(`/${category}/query`, async (request, reply) => {
-      const query = request.query as Record<string, string | undefined>;
-      const offset = query.offset === undefined ? 0 : Number(query.offset);
-      const limit = query.limit === undefined ? 10 : Number(query.limit);
+      const query = {
+        olid: queryParam(request, 'olid'),
+        offset: queryParam(request, 'offset'),
+        limit: queryParam(request, 'limit'),
+        details: queryParam(request, 'details'),
+        cmd: queryParam(request, 'cmd'),
+        callback: queryParam(request, 'callback'),
+      };
+      const offset = !query.offset ? 0 : Number(query.offset);
+      const limit = !query.limit ? 10 : Number(query.limit);
       if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be a whole number ≥ 0.');
       if (!Number.isInteger(limit) || limit < 1) throw new JacketError(400, 'invalid_limit', 'limit must be a whole number ≥ 1 (at most 100 are returned).');
       const callback = query.callback;
       if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
         throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
       }
-      const olids = (query.olid ?? '')
-        .split(',')
-        .map((item) => parseOlid(item)?.olid)
-        .filter((item): item is string => item !== undefined);
+      // At most 100 distinct OLIDs (a page holds at most 100 covers anyway); this also bounds the SQL shapes.
+      const olids = [
+        ...new Set(
+          (query.olid ?? '')
+            .split(',')
+            .map((item) => parseOlid(item)?.olid)
+            .filter((item): item is string => item !== undefined),
+        ),
+      ].slice(0, 100);
       if (query.olid && olids.length === 0) return sendJson(reply, callback, query.cmd === 'ids' ? {} : []);
       const covers = await catalogue.query({ category, olids: olids.length ? olids : undefined, offset, limit: Math.min(limit, 100) });
       let result: unknown;
@@ -234,17 +291,12 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
           identifiers: identifiersFromForm(form),
           status: services.moderation ? 'pending' : 'approved',
         });
-        return reply.code(303).header('location', first(form, 'success_url') ?? `/${category}/id/${cover.id}.json`).send();
+        return reply.code(303).header('location', redirectLocation(first(form, 'success_url')) ?? `/${category}/id/${cover.id}.json`).send();
       } catch (error) {
         const failureUrl = form ? first(form, 'failure_url') : undefined;
         const mapped = error instanceof JacketError ? uploadErrorCode(error.code) : undefined;
-        if (failureUrl && error instanceof JacketError) {
-          const target = new URL(failureUrl, 'http://placeholder');
-          target.searchParams.set('errcode', String(mapped?.code ?? 0));
-          target.searchParams.set('errmsg', error.message);
-          const location = /^https?:/i.test(failureUrl) ? target.toString() : target.pathname + target.search;
-          return reply.code(303).header('location', location).send();
-        }
+        const location = error instanceof JacketError ? redirectLocation(failureUrl, { errcode: String(mapped?.code ?? 0), errmsg: error.message }) : undefined;
+        if (location) return reply.code(303).header('location', location).send();
         return sendUploadError(reply, error);
       }
     });
@@ -258,7 +310,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         const done = action === 'delete' ? await catalogue.deleteCover(id) : await catalogue.touchCover(id);
         if (!done) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
         if (action === 'delete' && typeof done === 'object') services.changes.publish({ type: 'cover-deleted', sha256: done.sha256 });
-        const redirect = first(form, 'redirect_url');
+        const redirect = redirectLocation(first(form, 'redirect_url'));
         if (redirect) return reply.code(303).header('location', redirect).send();
         return reply.send({ ok: 'true', id });
       });
