@@ -11,6 +11,7 @@ import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
+import { moderationRoutes } from './http/api-moderation.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
@@ -75,7 +76,7 @@ export async function createServices(config: Config): Promise<Services> {
     hooks: {},
     limits,
     changes,
-    moderation: false,
+    moderation: config.moderation,
     generatedAdminToken: generatedToken,
     async close() {
       await changes.close();
@@ -137,6 +138,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
+  await moderationRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };

@@ -41,6 +41,11 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_RENDITION_CACHE_MB', default: '256', meaning: 'Memory for the in-process cache of hot rendition bytes, in MiB.' },
   { env: 'JACKET_CAA_ID_TYPE', default: 'string', meaning: '`string` or `number`: the JSON type of image ids in Cover Art Archive `index.json`.' },
   { env: 'JACKET_MUSICBRAINZ_URL', default: 'https://musicbrainz.org', meaning: 'Base of the `release` links in Cover Art Archive listings.' },
+  {
+    env: 'JACKET_MODERATION',
+    default: 'false',
+    meaning: 'Uploads wait as `pending` (served to nobody) until an administrator approves them (`/api/v1/moderation`, the web UI).',
+  },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).' },
 ];
 
@@ -62,6 +67,7 @@ export interface Config {
   caaIdType: 'string' | 'number';
   musicbrainzUrl: string;
   logLevel: string;
+  moderation: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -133,5 +139,6 @@ export function loadConfig(env: Env = process.env): Config {
     caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
     musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    moderation: bool(env, 'JACKET_MODERATION', false),
   };
 }
