@@ -89,10 +89,20 @@ export async function api(path, { method = 'GET', body, json, auth = false, toke
 /** The human sentence of any of the server's error shapes. */
 export function errorText(result) {
   const data = result.data ?? {};
-  const sentence = data.detail ?? data.message ?? (typeof data.error === 'string' ? data.error : undefined);
-  if (result.status === 0) return sentence;
-  const code = typeof data.error === 'string' && data.error !== sentence ? ` (${data.error}, HTTP ${result.status})` : ` (HTTP ${result.status})`;
-  return `${sentence ?? 'The server refused the request.'}${code}`;
+  return data.detail ?? data.message ?? (typeof data.error === 'string' ? data.error : undefined) ?? `The server answered HTTP ${result.status}.`;
+}
+
+/** The machine side of an error, for reports and searching the documentation: `invalid_identifier · HTTP 400`. */
+export function errorCode(result) {
+  if (result.status === 0) return '';
+  const code = typeof result.data?.error === 'string' ? result.data.error : undefined;
+  return code ? `${code} · HTTP ${result.status}` : `HTTP ${result.status}`;
+}
+
+/** An error notice: the server's sentence, then its code in small print. */
+export function errorNotice(prefix, result) {
+  const code = errorCode(result);
+  return notice('error', h('p', {}, prefix ? `${prefix} ${errorText(result)}` : errorText(result)), code ? h('p', { class: 'small' }, code) : null);
 }
 
 export function formatBytes(bytes) {
@@ -114,6 +124,11 @@ export function absolute(path) {
 
 export function urlRow(label, path, note) {
   return h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, h('a', { href: path }, h('code', {}, absolute(path)))), h('td', { class: 'muted small' }, note ?? ''));
+}
+
+/** A table of URLs; on a phone its rows stack (see style.css). */
+export function urlTable(rows) {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'urls' }, h('tbody', {}, rows)));
 }
 
 export function setTitle(text) {

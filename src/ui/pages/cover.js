@@ -1,5 +1,5 @@
 import { onSessionChange } from '../app.js';
-import { api, clear, errorText, formatBytes, formatDate, getRole, getToken, h, notice, setTitle, urlRow } from '../lib.js';
+import { api, clear, errorNotice, formatBytes, formatDate, getRole, getToken, h, notice, setTitle, urlRow, urlTable } from '../lib.js';
 
 const CATEGORY_NAMES = { b: 'Book edition', a: 'Author', w: 'Work' };
 const SCHEME_NAMES = { isbn: 'ISBN', oclc: 'OCLC', lccn: 'LCCN', goodreads: 'Goodreads', librarything: 'LibraryThing' };
@@ -20,7 +20,7 @@ function openLibraryTable(cover) {
   ];
   if (cover.olid) rows.push(urlRow('By OLID', `/${category}/olid/${cover.olid}-M.jpg`, 'the edition’s newest cover'));
   if (isbn) rows.push(urlRow('By ISBN', `/${category}/isbn/${isbn.value}-M.jpg`, 'any size: -S, -M, -L'));
-  return h('div', { class: 'table-wrap' }, h('table', {}, h('tbody', {}, rows)));
+  return urlTable(rows);
 }
 
 function keyedTable(cover) {
@@ -36,7 +36,7 @@ function keyedTable(cover) {
     'div',
     {},
     h('p', { class: 'small muted' }, 'Replace KEY with your developer key (', h('a', { href: '/ui/keys' }, 'get one'), ').'),
-    h('div', { class: 'table-wrap' }, h('table', {}, h('tbody', {}, row('small', 'longest side 75 px'), row('medium', 'longest side 160 px'), row('large', 'longest side 500 px'), row('original', 'as uploaded')))),
+    urlTable([row('small', 'longest side 75 px'), row('medium', 'longest side 160 px'), row('large', 'longest side 500 px'), row('original', 'as uploaded')]),
   );
 }
 
@@ -85,7 +85,7 @@ export async function render(main, rawId) {
     clear(
       main,
       h('h1', {}, `Cover ${rawId}`),
-      notice(result.status === 404 ? 'info' : 'error', result.status === 404 ? `There is no cover ${rawId} to show.` : errorText(result)),
+      result.status === 404 ? notice('info', `There is no cover ${rawId} to show.`) : errorNotice('', result),
       h('p', {}, h('a', { href: '/' }, 'Search for another cover')),
     );
     return;
@@ -117,7 +117,7 @@ export async function render(main, rawId) {
           onclick: async () => {
             const decision = await api(`/api/v1/covers/${cover.id}/${action}`, { method: 'POST', auth: true });
             if (decision.ok) render(main, rawId);
-            else main.prepend(notice('error', errorText(decision)));
+            else main.prepend(errorNotice('', decision));
           },
         }, label),
       );

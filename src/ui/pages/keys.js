@@ -1,4 +1,4 @@
-import { api, clear, errorText, formatDate, h, notice, setTitle } from '../lib.js';
+import { api, clear, errorNotice, errorText, formatDate, h, notice, setTitle } from '../lib.js';
 
 function usageView(usage) {
   const reset = new Date(usage.resetAt);
@@ -51,7 +51,7 @@ async function signUp(event, form, output, usageInput, usageOutput) {
     return;
   }
   if (answer.status !== 201 || !answer.data?.key) {
-    clear(output, notice('error', `The key could not be created: ${errorText(answer)}`));
+    clear(output, errorNotice('The key could not be created:', answer));
     return;
   }
   const { key, dailyLimit } = answer.data;

@@ -1,5 +1,5 @@
 import { onSessionChange, toggleSignIn } from '../app.js';
-import { api, clear, errorText, formatBytes, formatDate, getToken, h, notice, setTitle } from '../lib.js';
+import { api, clear, errorNotice, errorText, formatBytes, formatDate, getToken, h, notice, setTitle } from '../lib.js';
 
 const SCHEME_NAMES = { isbn: 'ISBN', oclc: 'OCLC', lccn: 'LCCN', goodreads: 'Goodreads', librarything: 'LibraryThing' };
 
@@ -41,7 +41,7 @@ function card(cover, announce) {
     const answer = await api(`/api/v1/covers/${cover.id}/${action}`, { method: 'POST', auth: true });
     if (!answer.ok) {
       for (const button of item.querySelectorAll('button')) button.disabled = false;
-      announce(notice('error', `Cover ${cover.id}: ${errorText(answer)}`));
+      announce(errorNotice(`Cover ${cover.id}:`, answer));
       return;
     }
     const next = item.nextElementSibling ?? item.previousElementSibling;
@@ -69,7 +69,7 @@ export async function render(main) {
   clear(main, header, h('p', { class: 'muted' }, 'Loading…'));
   const answer = await api('/api/v1/moderation?limit=100', { auth: true });
   if (!answer.ok) {
-    clear(main, header, notice('error', answer.status === 403 ? 'This credential is not the admin token: only administrators moderate.' : errorText(answer)));
+    clear(main, header, answer.status === 403 ? notice('error', 'This credential is not the admin token: only administrators moderate.') : errorNotice('', answer));
     return;
   }
   const live = h('div', { id: 'moderation-live', 'aria-live': 'polite' });

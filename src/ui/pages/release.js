@@ -1,4 +1,4 @@
-import { absolute, api, clear, errorText, h, MBID_PATTERN, notice, setTitle } from '../lib.js';
+import { absolute, api, clear, errorNotice, h, MBID_PATTERN, notice, setTitle } from '../lib.js';
 
 /**
  * A release's images through the Cover Art Archive API itself: `/release/{mbid}` answers 307 to the release's
@@ -100,7 +100,7 @@ export async function render(main, rawMbid) {
     return;
   }
   if (release.status !== 404) {
-    clear(main, h('h1', {}, 'Release'), notice('error', errorText(release)));
+    clear(main, h('h1', {}, 'Release'), errorNotice('', release));
     return;
   }
   const group = await listing('release-group', mbid);

@@ -1,5 +1,5 @@
 import { onSessionChange, toggleSignIn } from '../app.js';
-import { api, clear, errorText, formatBytes, getToken, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { api, clear, errorNotice, formatBytes, getToken, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif'];
 const BOOK_IDENTIFIERS = [
@@ -16,8 +16,9 @@ function field(id, label, help, attributes = {}) {
   return h(
     'div',
     { class: 'field' },
-    h('label', { for: id }, label, help ? h('span', { class: 'help', id: `${id}-help` }, ` ${help}`) : null),
+    h('label', { for: id }, label),
     h('input', { type: 'text', id, name: id, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': help ? `${id}-help` : undefined, ...attributes }),
+    help ? h('span', { class: 'help', id: `${id}-help` }, help) : null,
   );
 }
 
@@ -54,6 +55,7 @@ export async function render(main) {
     }
     const url = URL.createObjectURL(file);
     const image = h('img', { src: url, alt: `Preview of ${file.name}` });
+    image.addEventListener('error', () => image.replaceWith(h('span', { class: 'small muted' }, 'This browser cannot show the file as an image; the server checks it on upload.')));
     const details = h('div', { class: 'small' }, h('strong', {}, file.name), h('br'), `${formatBytes(file.size)} · ${file.type || 'unknown type'}`);
     image.addEventListener('load', () => details.append(h('br'), `${image.naturalWidth} × ${image.naturalHeight} px`));
     clear(preview, image, details);
@@ -112,8 +114,9 @@ export async function render(main) {
     event.preventDefault();
     const kind = main.querySelector('input[name="kind"]:checked').value;
     const fail = (message, focus) => {
-      clear(result, notice('error', message));
-      focus?.focus();
+      clear(result, typeof message === 'string' ? notice('error', message) : message);
+      if (focus) focus.focus();
+      else result.scrollIntoView({ block: 'nearest' });
     };
     if (!getToken()) return fail('Sign in first: uploading needs the admin token or an upload key.', document.getElementById('signin-toggle'));
     if (!chosenFile) return fail('Choose an image file to upload (or drop one on the box).', fileInput);
@@ -152,7 +155,9 @@ export async function render(main) {
     submitButton.disabled = false;
     if (!answer.ok) {
       const hint = answer.status === 401 ? ' Sign in again with a valid token or key.' : answer.status === 403 ? ' This credential may not upload.' : '';
-      return fail(`The server refused the upload: ${errorText(answer)}.${hint}`);
+      const refusal = errorNotice('The server refused the upload:', answer);
+      if (hint) refusal.append(h('p', {}, hint.trim()));
+      return fail(refusal);
     }
     if (kind === 'release') {
       const mbid = main.querySelector('#mbid').value.trim().toLowerCase();
