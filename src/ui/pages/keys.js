@@ -62,7 +62,7 @@ async function signUp(event, form, output, usageInput, usageOutput) {
     notice(
       'ok',
       h('p', {}, h('strong', {}, 'Your key, shown only this once: '), 'copy it now. Only a hash is kept on the server.'),
-      h('label', { for: 'new-key' }, 'Developer key'),
+      h('label', { for: 'new-key' }, 'Your new key'),
       h(
         'div',
         { class: 'secret' },
