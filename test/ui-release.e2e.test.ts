@@ -36,7 +36,8 @@ describe('release pages in a real browser', () => {
       [['Back'], '#2233aa'],
     ] as const) {
       await page.getByLabel('Drop an image here, or choose a file').setInputFiles({ name: 'art.jpg', mimeType: 'image/jpeg', buffer: await makeImage(800, 800, { color }) });
-      for (const box of await page.locator('input[name="types"]:checked').all()) await box.uncheck();
+      const checked = page.locator('input[name="types"]:checked');
+      while ((await checked.count()) > 0) await checked.first().uncheck();
       for (const type of types) await page.getByLabel(type, { exact: true }).check();
       await page.getByRole('button', { name: 'Upload' }).click();
       await page.locator('#upload-result').getByText('Uploaded as image').waitFor();

@@ -1,4 +1,4 @@
-import { absolute, api, clear, errorNotice, h, MBID_PATTERN, notice, setTitle } from '../lib.js';
+import { api, clear, errorNotice, h, MBID_PATTERN, notice, setTitle } from '../lib.js';
 
 /**
  * A release's images through the Cover Art Archive API itself: `/release/{mbid}` answers 307 to the release's
@@ -18,34 +18,55 @@ function typeBadges(types) {
   return types.length ? types.map((type) => h('span', { class: 'badge' }, type)) : h('span', { class: 'badge' }, 'untyped');
 }
 
+/** A path on this server, shown short (the host is said once at the top) and linked in full. */
+function pathLink(path) {
+  return h('a', { href: path }, h('code', {}, path));
+}
+
+function fileLink(url, label = 'file') {
+  return url ? h('a', { href: url }, label) : '—';
+}
+
+function sizeTable(rows) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'urls sizes' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Size'), h('th', { scope: 'col' }, 'Cover Art Archive API'), h('th', { scope: 'col' }, 'File'))),
+      h('tbody', {}, rows.map(([label, path, file]) => h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, pathLink(path)), h('td', {}, fileLink(file))))),
+    ),
+  );
+}
+
 function imageCard(mbid, image, position) {
   const id = String(image.id);
   const thumb = image.thumbnails?.['250'] ?? image.thumbnails?.small ?? image.image;
-  const apiUrl = (suffix) => absolute(`/release/${mbid}/${id}${suffix}`);
+  const base = `/release/${mbid}/${id}`;
   return h(
     'li',
     { class: 'image-card' },
-    h('a', { href: image.image }, h('img', { src: thumb, alt: `${image.types.join(', ') || 'Image'} ${position} of release ${mbid}`, loading: 'lazy' })),
+    h('a', { href: image.image }, h('img', { src: thumb, alt: `${image.types.join(', ') || 'Image'} (image ${position} of release ${mbid})`, loading: 'lazy' })),
     h(
       'div',
       {},
       h('h3', {}, `${position}. Image ${id}`),
       h('div', {}, typeBadges(image.types), image.approved ? null : h('span', { class: 'badge pending' }, 'awaiting approval')),
       image.comment ? h('p', { class: 'small' }, image.comment) : null,
-      h(
-        'ul',
-        {},
-        h('li', {}, 'Original: ', h('a', { href: image.image }, h('code', {}, image.image))),
-        ['250', '500', '1200'].map((size) => h('li', {}, `${size} px: `, h('a', { href: image.thumbnails?.[size] }, h('code', {}, image.thumbnails?.[size] ?? '')))),
-        h('li', {}, 'API: ', h('code', {}, apiUrl('')), ' and ', h('code', {}, apiUrl('-250')), ', ', h('code', {}, apiUrl('-500')), ', ', h('code', {}, apiUrl('-1200'))),
-      ),
     ),
+    sizeTable([
+      ['Original', base, image.image],
+      ['250 px', `${base}-250`, image.thumbnails?.['250']],
+      ['500 px', `${base}-500`, image.thumbnails?.['500']],
+      ['1200 px', `${base}-1200`, image.thumbnails?.['1200']],
+    ]),
   );
 }
 
 function frontPanel(title, mbid, index, kind) {
   const front = index.images.find((image) => image.front);
-  const base = `/${kind}/${mbid}`;
+  const base = `/${kind}/${mbid}/front`;
   return h(
     'section',
     { class: 'panel', 'aria-labelledby': 'front-title' },
@@ -59,13 +80,12 @@ function frontPanel(title, mbid, index, kind) {
             'div',
             {},
             h('p', {}, `Image ${front.id}`, front.comment ? ` — ${front.comment}` : ''),
-            h(
-              'ul',
-              {},
-              [['', 'Front'], ['-250', '250 px'], ['-500', '500 px'], ['-1200', '1200 px']].map(([suffix, label]) =>
-                h('li', {}, `${label}: `, h('a', { href: `${base}/front${suffix}` }, h('code', {}, absolute(`${base}/front${suffix}`)))),
-              ),
-            ),
+            sizeTable([
+              ['Original', base, front.image],
+              ['250 px', `${base}-250`, front.thumbnails?.['250']],
+              ['500 px', `${base}-500`, front.thumbnails?.['500']],
+              ['1200 px', `${base}-1200`, front.thumbnails?.['1200']],
+            ]),
           ),
         )
       : h('p', { class: 'muted' }, 'No image is typed Front.'),
@@ -88,7 +108,8 @@ export async function render(main, rawMbid) {
       main,
       h('h1', {}, 'Release ', h('span', { class: 'mono' }, canonical)),
       canonical !== mbid ? notice('info', `${mbid} was merged into this release.`) : null,
-      h('p', {}, h('a', { href: index.release }, 'This release on MusicBrainz'), ' · ', h('a', { href: absolute(`/release/${mbid}`) }, 'index.json')),
+      h('p', {}, h('a', { href: index.release }, 'This release on MusicBrainz'), ' · ', h('a', { href: `/release/${mbid}` }, 'index.json')),
+      h('p', { class: 'small muted' }, 'Paths below are on ', h('code', {}, location.origin), '; each answers 307 to its file.'),
       frontPanel('Front', canonical, index, 'release'),
       h(
         'section',
@@ -110,6 +131,7 @@ export async function render(main, rawMbid) {
     clear(
       main,
       h('h1', {}, 'Release group ', h('span', { class: 'mono' }, mbid)),
+      h('p', { class: 'small muted' }, 'Paths below are on ', h('code', {}, location.origin), '; each answers 307 to its file.'),
       h('p', {}, 'The group shows the front of its chosen release', chosen ? [': ', h('a', { href: `/ui/release/${chosen}` }, h('span', { class: 'mono' }, chosen))] : '', '.'),
       frontPanel('The release group’s chosen front', mbid, index, 'release-group'),
     );
