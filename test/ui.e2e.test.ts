@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshots, type TestBrowser } from './helpers/browser.ts';
+import sharp from 'sharp';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
 
@@ -13,11 +14,29 @@ async function signIn(page: Page, token = ADMIN_TOKEN): Promise<void> {
   await page.getByText('Signed in (administrator)').waitFor();
 }
 
-async function uploadByApi(jacket: RunningJacket, fields: Record<string, string>, color: string): Promise<number> {
+/** A plain typographic cover (title and author on a colour), so screenshots look like a catalogue. */
+async function coverArt(title: string, author: string, color: string): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="600">
+    <rect width="400" height="600" fill="${color}"/><rect x="24" y="24" width="352" height="552" fill="none" stroke="#f4ecd8" stroke-width="3"/>
+    <text x="200" y="250" font-family="DejaVu Serif" font-size="38" fill="#f4ecd8" text-anchor="middle">${title}</text>
+    <text x="200" y="320" font-family="DejaVu Sans" font-size="20" fill="#f4ecd8" text-anchor="middle">${author}</text></svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
+}
+
+const SHELF = [
+  ['Walden', 'Henry David Thoreau', '#2e5d4b'],
+  ['Middlemarch', 'George Eliot', '#5a3d6b'],
+  ['Persuasion', 'Jane Austen', '#8a5a2b'],
+  ['Bleak House', 'Charles Dickens', '#3b4a6b'],
+  ['Dracula', 'Bram Stoker', '#6b2e2e'],
+] as const;
+
+async function uploadByApi(jacket: RunningJacket, fields: Record<string, string>, color: string, title?: string, author = ''): Promise<number> {
+  const bytes = title ? await coverArt(title, author, color) : await makeImage(400, 600, { color });
   const response = await jacket.get('/b/upload2', {
     method: 'POST',
     headers: jacket.admin,
-    body: form({ ...fields, data: { bytes: await makeImage(400, 600, { color }), type: 'image/jpeg' } }),
+    body: form({ ...fields, data: { bytes, type: 'image/jpeg' } }),
   });
   assert.equal(response.status, 200);
   return (await response.json()).id;
@@ -40,8 +59,8 @@ describe('web UI in a real browser', () => {
 
   before(async () => {
     jacket = await startJacket();
-    seededId = await uploadByApi(jacket, { olid: 'OL7353617M', isbn: '0385472579', oclc: '32738417' }, '#7a3b2e');
-    await uploadByApi(jacket, { olid: 'OL2M', isbn: '9780306406157' }, '#2e6b7a');
+    seededId = await uploadByApi(jacket, { olid: 'OL7353617M', isbn: '0385472579', oclc: '32738417' }, '#7a3b2e', 'Leaves of Grass', 'Walt Whitman');
+    for (const [index, [title, author, color]] of SHELF.entries()) await uploadByApi(jacket, { olid: `OL${index + 2}M` }, color, title, author);
     browser = await launchBrowser();
   });
   after(async () => {
@@ -53,7 +72,7 @@ describe('web UI in a real browser', () => {
     const page = await browser.page();
     await page.goto(jacket.url + '/');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Jacket cover server');
-    assert.equal(await imagesLoaded(page, '#recent img'), 2);
+    assert.equal(await imagesLoaded(page, '#recent img'), 1 + SHELF.length);
     await screenshots(page, 'home');
 
     await page.getByLabel('Identifier').fill('978-0-385-47257-9');
