@@ -63,6 +63,11 @@ export function toggleSignIn(open) {
     h('p', { class: 'hint' }, 'Kept in this browser tab only (session storage) and sent as an Authorization header, never in a URL.'),
     error,
   );
+  form.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    toggleSignIn(false);
+    document.getElementById('signin-toggle')?.focus();
+  });
   document.querySelector('.site-header').append(h('div', { class: 'signin', id: 'signin' }, form));
   toggle?.setAttribute('aria-expanded', 'true');
   input.focus();

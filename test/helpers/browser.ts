@@ -12,7 +12,7 @@ export const PHONE = { width: 375, height: 812 };
 
 export interface TestBrowser {
   context: BrowserContext;
-  /** Script errors thrown on any page opened through `page()`; tests assert it stays empty. */
+  /** Script errors and console errors (CSP violations included) on pages opened through `page()`; tests assert none. */
   errors: Error[];
   page(): Promise<Page>;
   close(): Promise<void>;
@@ -34,6 +34,13 @@ export async function launchBrowser(): Promise<TestBrowser> {
     async page() {
       const page = await context.newPage();
       page.on('pageerror', (error) => errors.push(error));
+      page.on('console', (message) => {
+        // A failed request the test provoked on purpose (401, 404) is logged by the browser as an error; those are
+        // asserted by the tests themselves. Everything else — CSP violations, script errors — is a failure.
+        if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(message.text())) {
+          errors.push(new Error(`console: ${message.text()}`));
+        }
+      });
       return page;
     },
     async close() {
