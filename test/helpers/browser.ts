@@ -27,6 +27,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
     viewport: DESKTOP,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
+  // Fail within seconds, not the default 30 s per step: pages here answer from a local server.
+  context.setDefaultTimeout(15_000);
   const errors: Error[] = [];
   return {
     context,
