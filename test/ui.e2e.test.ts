@@ -7,8 +7,9 @@ import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
 
 /** Sign in through the header control, the way a person does. */
-async function signIn(page: Page, token = ADMIN_TOKEN): Promise<void> {
+async function signIn(page: Page, token = ADMIN_TOKEN, screenshot?: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).first().click();
+  if (screenshot) await screenshots(page, screenshot);
   await page.getByLabel('Admin token or upload key').fill(token);
   await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('Signed in (administrator)').waitFor();
@@ -111,7 +112,17 @@ describe('web UI in a real browser', () => {
     // Without signing in, the page says so instead of sending a request that will fail.
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByRole('alert').getByText('Sign in first').waitFor();
-    await signIn(page);
+    // A wrong token is refused and not kept.
+    await page.getByRole('button', { name: 'Sign in' }).first().click();
+    await page.getByLabel('Admin token or upload key').fill('not-the-token');
+    await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#signin').getByText('not known to the server').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    await page.keyboard.press('Escape');
+    await signIn(page, ADMIN_TOKEN, 'signin');
+    // The credential lives in this tab's session storage, never in the address.
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('jacket.token')), ADMIN_TOKEN);
+    assert.ok(!page.url().includes(ADMIN_TOKEN));
 
     await page.getByRole('button', { name: 'Upload' }).click();
     await page.getByRole('alert').getByText('Choose an image file').waitFor();
