@@ -243,6 +243,11 @@ describe('moderation in a real browser', () => {
     const approvedId = Number((await page.locator('#result-link').getAttribute('href'))!.split('/').pop());
     assert.equal(await page.locator('#moderation-status strong').textContent(), 'pending');
     await screenshots(page, 'upload-pending');
+    // The uploader's link explains the wait, even to someone who is not an administrator.
+    const visitor = await browser.page();
+    await visitor.goto(`${jacket.url}/ui/cover/${approvedId}`);
+    await visitor.getByText('is waiting for a moderator').waitFor();
+    await screenshots(visitor, 'cover-pending');
     // Pending covers are served to nobody.
     assert.equal((await jacket.get('/b/isbn/9780306406157-M.jpg?default=false')).status, 404);
     assert.equal((await jacket.get(`/b/id/${approvedId}-M.jpg?default=false`)).status, 404);

@@ -81,6 +81,24 @@ export async function render(main, rawId) {
   listening = true;
   clear(main, h('p', { class: 'muted' }, 'Loading…'));
   const result = await api(`/api/v1/covers/${encodeURIComponent(rawId)}`, { auth: true });
+  if (result.status === 404) {
+    // Not served (yet): the uploader still learns where the cover stands.
+    const state = await api(`/api/v1/covers/${encodeURIComponent(rawId)}/status`);
+    const explanations = {
+      pending: 'is waiting for a moderator: it is not served until an administrator approves it.',
+      rejected: 'was rejected by a moderator and is not served.',
+      deleted: 'was deleted.',
+    };
+    if (state.ok && explanations[state.data.status]) {
+      clear(
+        main,
+        h('h1', {}, `Cover ${rawId}`),
+        h('p', {}, 'Status: ', statusBadge(state.data.status)),
+        notice(state.data.status === 'pending' ? 'warn' : 'info', `Cover ${rawId} ${explanations[state.data.status]}`),
+      );
+      return;
+    }
+  }
   if (!result.ok) {
     clear(
       main,
