@@ -19,6 +19,7 @@ import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
+import { moderationRoutes } from './http/api-moderation.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
@@ -109,7 +110,7 @@ export async function createServices(config: Config): Promise<Services> {
     limits,
     changes,
     keys,
-    moderation: false,
+    moderation: config.moderation,
     generatedAdminToken: generatedToken,
     async close() {
       await changes.close();
@@ -194,6 +195,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await releasesApiRoutes(app, services);
   await devkeyRoutes(app, services);
   await keysApiRoutes(app, services);
+  await moderationRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   return { app, services };

@@ -47,6 +47,11 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_UPSTREAM_RATE', default: '1/1s', meaning: 'Requests per interval to each upstream (`N/[k]ms|s|m|h`), shared by all misses; redirect hops count.' },
   { env: 'JACKET_UPSTREAM_NEGATIVE_TTL', default: '1h', meaning: 'How long "the upstream has no such cover" is remembered (`30s`, `10m`, `1h`, or seconds).' },
   { env: 'JACKET_UPSTREAM_TIMEOUT_MS', default: '10000', meaning: 'Longest a miss waits for the upstream (rate-gate wait plus the request) before answering 503.' },
+  {
+    env: 'JACKET_MODERATION',
+    default: 'false',
+    meaning: 'Uploads wait as `pending` (served to nobody) until an administrator approves them (`/api/v1/moderation`, the web UI).',
+  },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).' },
   { env: 'JACKET_DEVKEY_DAILY_LIMIT', default: '1000', meaning: 'Renditions a developer key may have made from originals per UTC day, unless the key sets its own limit.' },
   {
@@ -95,6 +100,7 @@ export interface Config {
   upstreamRate: Rate;
   upstreamNegativeTtlMs: number;
   upstreamTimeoutMs: number;
+  moderation: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -209,5 +215,6 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE', '1/1s'),
     upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL', '1h'),
     upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 10_000, 1),
+    moderation: bool(env, 'JACKET_MODERATION', false),
   };
 }

@@ -1,25 +1,83 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
+import { isNotModified } from './common.ts';
+// Brings in the schema's `hide` option: the UI's pages are not part of the API document.
+import type {} from '@fastify/swagger';
 
-const page = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Jacket cover server</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#222}code{background:#f3f3f3;padding:0 .25em}</style>
-</head>
-<body>
-<h1>Jacket</h1>
-<p>A self-hosted cover-art server: book covers, author photos and music release art, served through the APIs that
-catalogue software already calls.</p>
-<ul>
-<li><strong>Open Library Covers API</strong>: <code>/b/isbn/{isbn}-M.jpg</code>, <code>/b/id/{id}-L.jpg</code>, <code>/a/olid/{olid}-S.jpg</code>, <code>/b/id/{id}.json</code></li>
-</ul>
-<p>Documentation: the project README describes every route, setting and command.</p>
-</body>
-</html>`;
+/** The web UI: static files from src/ui, read once at start (they are small), served by the app itself. */
+const UI_DIR = path.join(import.meta.dirname, '..', 'ui');
 
-export async function homeRoutes(app: FastifyInstance, _services: Services): Promise<void> {
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page));
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+interface Asset {
+  bytes: Buffer;
+  type: string;
+  etag: string;
+}
+
+function loadAssets(dir: string, prefix = ''): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      for (const [name, asset] of loadAssets(path.join(dir, entry.name), rel)) assets.set(name, asset);
+      continue;
+    }
+    const type = CONTENT_TYPES[path.extname(entry.name)];
+    if (!type) continue;
+    const bytes = fs.readFileSync(path.join(dir, entry.name));
+    assets.set(rel, { bytes, type, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"` });
+  }
+  return assets;
+}
+
+/** Pages of the UI; each is the same shell, and the shell's script draws the page named by the path. */
+const PAGES = ['/', '/ui/upload', '/ui/moderation', '/ui/keys', '/ui/cover/:id', '/ui/release/:mbid'];
+
+export async function homeRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const assets = loadAssets(UI_DIR);
+  const shell = assets.get('index.html');
+  if (!shell) throw new Error(`the web UI shell ${path.join(UI_DIR, 'index.html')} is missing`);
+  // Release listings hold absolute URLs built from JACKET_PUBLIC_URL, which may differ from the address in use.
+  const extra = services.config.publicUrl ? ` ${new URL(services.config.publicUrl).origin}` : '';
+  const contentSecurityPolicy = [
+    "default-src 'self'",
+    `img-src 'self' blob: data:${extra}`,
+    `connect-src 'self'${extra}`,
+    "script-src 'self'",
+    "style-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+  function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
+    reply.header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+    if (isNotModified(request, { etag: asset.etag })) return reply.code(304).send();
+    return reply.type(asset.type).send(asset.bytes);
+  }
+
+  for (const page of PAGES) {
+    app.get(page, { schema: { hide: true } }, async (request, reply) => {
+      reply.header('content-security-policy', contentSecurityPolicy).header('referrer-policy', 'same-origin');
+      return send(request, reply, shell);
+    });
+  }
+
+  app.get<{ Params: { '*': string } }>('/ui/assets/*', { schema: { hide: true } }, async (request, reply) => {
+    const asset = assets.get(request.params['*']);
+    if (!asset || request.params['*'] === 'index.html') {
+      return reply.code(404).send({ error: 'not_found', message: `There is no UI file ${request.params['*'].slice(0, 80)}.` });
+    }
+    return send(request, reply, asset);
+  });
 }

@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Services } from '../app.ts';
+import { isVisible, type Cover } from '../catalogue/covers.ts';
+import { JacketError } from '../errors.ts';
+import { parseCoverId } from '../identifiers/index.ts';
+
+/** What a person (or the web UI) is told about a cover: everything but storage internals. */
+async function coverRecord(services: Services, cover: Cover) {
+  return {
+    id: cover.id,
+    category: cover.category,
+    olid: cover.olid,
+    status: coverState(cover),
+    width: cover.width,
+    height: cover.height,
+    mime: cover.mime,
+    byteSize: cover.byteSize,
+    sourceUrl: cover.sourceUrl,
+    author: cover.author,
+    created: new Date(cover.createdAt).toISOString(),
+    lastModified: new Date(cover.modifiedAt).toISOString(),
+    identifiers: await services.catalogue.identifiersOf(cover),
+  };
+}
+
+/** A deleted cover is gone whatever its moderation state was; say so rather than "approved". */
+function coverState(cover: Cover): Cover['status'] | 'deleted' {
+  return cover.deleted ? 'deleted' : cover.status;
+}
+
+function coverIdParam(request: FastifyRequest): number {
+  const raw = (request.params as { id: string }).id;
+  const id = parseCoverId(raw);
+  if (id === undefined) throw new JacketError(400, 'invalid_id', `"${raw.slice(0, 40)}" is not a cover id (a positive whole number).`);
+  return id;
+}
+
+const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', description: 'Cover id' } },
+  required: ['id'],
+} as const;
+
+/**
+ * Moderation (JACKET_MODERATION=true): uploads wait as `pending`, served to nobody, until an administrator approves or
+ * rejects them. The uploader follows the decision through the public status call. Also the cover record the web UI
+ * shows: the Open Library `.json` lacks identifiers and moderation state.
+ */
+export async function moderationRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { auth, catalogue, renditions } = services;
+
+  async function existingCover(id: number): Promise<Cover> {
+    const cover = await catalogue.getCover(id);
+    if (!cover) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
+    return cover;
+  }
+
+  app.get(
+    '/api/v1/moderation',
+    {
+      schema: {
+        summary: 'Covers waiting for a moderation decision (administrator), oldest first',
+        tags: ['moderation'],
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } },
+        },
+      },
+    },
+    async (request) => {
+      await auth.require(request, 'admin');
+      const { limit, offset } = request.query as { limit: number; offset: number };
+      const rows = await services.db
+        .selectFrom('covers')
+        .select('id')
+        .where('status', '=', 'pending')
+        .where('deleted', '=', 0)
+        .orderBy('created_at', 'asc')
+        .orderBy('id', 'asc')
+        .offset(offset)
+        .limit(limit)
+        .execute();
+      const pending = [];
+      for (const row of rows) {
+        const cover = await catalogue.getCover(Number(row.id));
+        if (cover) pending.push(await coverRecord(services, cover));
+      }
+      return { enabled: services.moderation, pending };
+    },
+  );
+
+  // Pending covers are served to nobody through the public dialects; the moderator still has to see one to judge it.
+  app.get('/api/v1/moderation/:id/image', { schema: { summary: 'The original image of any cover, pending ones included (administrator)', tags: ['moderation'], params: idParams } }, async (request, reply) => {
+    await auth.require(request, 'admin');
+    const cover = await existingCover(coverIdParam(request));
+    const bytes = await renditions.original(cover);
+    if (!bytes) throw new Error(`blob ${cover.blobKey} of cover ${cover.id} is missing`);
+    return reply.type(cover.mime).header('cache-control', 'private, no-store').send(bytes);
+  });
+
+  for (const [action, status] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    app.post(
+      `/api/v1/covers/:id/${action}`,
+      { schema: { summary: `${action === 'approve' ? 'Approve' : 'Reject'} a cover (administrator)`, tags: ['moderation'], params: idParams } },
+      async (request) => {
+        await auth.require(request, 'admin');
+        const cover = await existingCover(coverIdParam(request));
+        if (cover.deleted) throw new JacketError(409, 'cover_deleted', `Cover ${cover.id} was deleted; there is nothing to ${action}.`);
+        await catalogue.setStatus(cover.id, status);
+        request.log.info({ coverId: cover.id, status }, 'moderation decision');
+        return { id: cover.id, status };
+      },
+    );
+  }
+
+  app.get('/api/v1/covers/:id/status', { schema: { summary: 'Moderation state of a cover: pending, approved, rejected or deleted', tags: ['moderation'], params: idParams } }, async (request, reply) => {
+    const cover = await existingCover(coverIdParam(request));
+    return reply.header('cache-control', 'no-cache').send({ id: cover.id, status: coverState(cover) });
+  });
+
+  app.get('/api/v1/covers/:id', { schema: { summary: 'A cover with its identifiers and moderation state (covers not yet served: administrator only)', tags: ['covers'], params: idParams } }, async (request, reply) => {
+    const id = coverIdParam(request);
+    const cover = await catalogue.getCover(id);
+    const principal = await auth.identify(request);
+    const isAdmin = principal?.permissions.includes('admin') ?? false;
+    if (!cover || (!isVisible(cover) && !isAdmin)) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
+    return reply.header('cache-control', 'no-cache').send(await coverRecord(services, cover));
+  });
+}

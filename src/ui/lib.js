@@ -1,0 +1,140 @@
+// Small helpers shared by every page: building DOM without innerHTML (catalogue data is never parsed as HTML),
+// calling the server, and the signed-in credential (sessionStorage only, sent as a Bearer header, never in a URL).
+
+const TOKEN_KEY = 'jacket.token';
+const ROLE_KEY = 'jacket.role';
+
+/** h('a', { href: '/' }, 'Home') → <a href="/">Home</a>. Attributes starting with `on` become listeners. */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') element.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (name === 'class') element.className = value;
+    else if (name === 'text') element.textContent = value;
+    else if (value === true) element.setAttribute(name, '');
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children) {
+    if (child === undefined || child === null || child === false) continue;
+    if (Array.isArray(child)) append(element, child);
+    else element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+  return element;
+}
+
+/** A notice box; `error` notices are alerts so screen readers announce them at once. */
+export function notice(kind, ...children) {
+  return h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+}
+
+export function getToken() {
+  return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+export function getRole() {
+  return sessionStorage.getItem(ROLE_KEY) ?? undefined;
+}
+
+export function setSession(token, role) {
+  sessionStorage.setItem(TOKEN_KEY, token);
+  sessionStorage.setItem(ROLE_KEY, role);
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(ROLE_KEY);
+}
+
+/**
+ * fetch with the signed-in credential when `auth` is set (or a given `token`). Answers { ok, status, data } where
+ * data is the parsed JSON body (or undefined); network failures become status 0 with a readable message.
+ */
+export async function api(path, { method = 'GET', body, json, auth = false, token, headers = {} } = {}) {
+  const sendHeaders = { accept: 'application/json', ...headers };
+  const credential = token ?? (auth ? getToken() : undefined);
+  if (credential) sendHeaders.authorization = `Bearer ${credential}`;
+  let payload = body;
+  if (json !== undefined) {
+    sendHeaders['content-type'] = 'application/json';
+    payload = JSON.stringify(json);
+  }
+  let response;
+  try {
+    response = await fetch(path, { method, body: payload, headers: sendHeaders });
+  } catch (error) {
+    return { ok: false, status: 0, data: { message: `The server could not be reached (${error.message}).` } };
+  }
+  let data;
+  if ((response.headers.get('content-type') ?? '').includes('json')) {
+    try {
+      data = await response.json();
+    } catch {
+      data = undefined;
+    }
+  }
+  return { ok: response.ok, status: response.status, data, url: response.url };
+}
+
+/** The human sentence of any of the server's error shapes. */
+export function errorText(result) {
+  const data = result.data ?? {};
+  return data.detail ?? data.message ?? (typeof data.error === 'string' ? data.error : undefined) ?? `The server answered HTTP ${result.status}.`;
+}
+
+/** The machine side of an error, for reports and searching the documentation: `invalid_identifier · HTTP 400`. */
+export function errorCode(result) {
+  if (result.status === 0) return '';
+  const code = typeof result.data?.error === 'string' ? result.data.error : undefined;
+  return code ? `${code} · HTTP ${result.status}` : `HTTP ${result.status}`;
+}
+
+/** An error notice: the server's sentence, then its code in small print. */
+export function errorNotice(prefix, result) {
+  const code = errorCode(result);
+  return notice('error', h('p', {}, prefix ? `${prefix} ${errorText(result)}` : errorText(result)), code ? h('p', { class: 'small' }, code) : null);
+}
+
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatDate(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A URL on this server, absolute, for showing and copying. */
+export function absolute(path) {
+  return new URL(path, location.origin).toString();
+}
+
+export function urlRow(label, path, note) {
+  return h('tr', {}, h('th', { scope: 'row' }, label), h('td', {}, h('a', { href: path }, h('code', {}, absolute(path)))), h('td', { class: 'muted small' }, note ?? ''));
+}
+
+/** A table of URLs; on a phone its rows stack (see style.css). */
+export function urlTable(rows) {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'urls' }, h('tbody', {}, rows)));
+}
+
+export function setTitle(text) {
+  document.title = `${text} · Jacket`;
+}
+
+export const MBID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const OLID_PATTERN = /^OL[1-9]\d{0,11}[MWA]$/i;
+export const CATEGORY_OF_OLID = { M: 'b', W: 'w', A: 'a' };

@@ -1,0 +1,89 @@
+import { onSessionChange, toggleSignIn } from '../app.js';
+import { api, clear, errorNotice, errorText, formatBytes, formatDate, getToken, h, notice, setTitle } from '../lib.js';
+
+const SCHEME_NAMES = { isbn: 'ISBN', oclc: 'OCLC', lccn: 'LCCN', goodreads: 'Goodreads', librarything: 'LibraryThing' };
+
+/** Pending images are served to nobody, so the moderator's copy comes through an authorised call as a blob. */
+async function loadImage(frame, cover) {
+  const response = await fetch(`/api/v1/moderation/${cover.id}/image`, { headers: { authorization: `Bearer ${getToken()}` } });
+  if (!response.ok) {
+    clear(frame, h('span', { class: 'muted small' }, 'Image unavailable'));
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  clear(frame, h('img', { src: url, alt: `Pending cover ${cover.id}${cover.olid ? ` of ${cover.olid}` : ''}` }));
+}
+
+function card(cover, announce) {
+  const frame = h('div', { class: 'frame' }, h('span', { class: 'muted small' }, 'Loading image…'));
+  loadImage(frame, cover);
+  const item = h(
+    'li',
+    { id: `pending-${cover.id}` },
+    frame,
+    h('h2', { class: 'small' }, h('a', { href: `/ui/cover/${cover.id}` }, `Cover ${cover.id}`)),
+    h(
+      'div',
+      { class: 'small muted' },
+      `${cover.width}×${cover.height} · ${formatBytes(cover.byteSize)} · uploaded ${formatDate(cover.created)}`,
+      cover.olid ? h('div', {}, `Edition ${cover.olid}`) : null,
+      cover.identifiers.map((identifier) => h('div', {}, `${SCHEME_NAMES[identifier.scheme] ?? identifier.scheme} ${identifier.value}`)),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'good', onclick: () => decide('approve') }, 'Approve', h('span', { class: 'visually-hidden' }, ` cover ${cover.id}`)),
+      h('button', { type: 'button', class: 'bad', onclick: () => decide('reject') }, 'Reject', h('span', { class: 'visually-hidden' }, ` cover ${cover.id}`)),
+    ),
+  );
+  async function decide(action) {
+    for (const button of item.querySelectorAll('button')) button.disabled = true;
+    const answer = await api(`/api/v1/covers/${cover.id}/${action}`, { method: 'POST', auth: true });
+    if (!answer.ok) {
+      for (const button of item.querySelectorAll('button')) button.disabled = false;
+      announce(errorNotice(`Cover ${cover.id}:`, answer));
+      return;
+    }
+    const next = item.nextElementSibling ?? item.previousElementSibling;
+    item.remove();
+    announce(notice('ok', `Cover ${cover.id} ${answer.data.status}.`, answer.data.status === 'approved' ? [' ', h('a', { href: `/ui/cover/${cover.id}` }, 'View it')] : null));
+    next?.querySelector('button')?.focus();
+  }
+  return item;
+}
+
+let listening = false;
+
+export async function render(main) {
+  setTitle('Moderation');
+  if (!listening) onSessionChange(() => render(main));
+  listening = true;
+  const header = [
+    h('h1', {}, 'Moderation'),
+    h('p', { class: 'lede' }, 'With moderation on, new uploads wait here as pending and are served to nobody until an administrator approves them. Uploaders follow the decision on the cover’s status.'),
+  ];
+  if (!getToken()) {
+    clear(main, header, notice('info', 'The moderation queue is for administrators. ', h('button', { type: 'button', class: 'secondary', onclick: () => toggleSignIn(true) }, 'Sign in with the admin token')));
+    return;
+  }
+  clear(main, header, h('p', { class: 'muted' }, 'Loading…'));
+  const answer = await api('/api/v1/moderation?limit=100', { auth: true });
+  if (!answer.ok) {
+    clear(main, header, answer.status === 403 ? notice('error', 'This credential is not the admin token: only administrators moderate.') : errorNotice('', answer));
+    return;
+  }
+  const live = h('div', { id: 'moderation-live', 'aria-live': 'polite' });
+  const announce = (message) => clear(live, message);
+  const { enabled, pending } = answer.data;
+  clear(
+    main,
+    header,
+    enabled
+      ? notice('info', 'Moderation is on: uploads wait for a decision.')
+      : notice('warn', 'Moderation is off on this server (JACKET_MODERATION=false): uploads are served at once. Covers left pending from before still wait here.'),
+    live,
+    pending.length
+      ? h('section', { 'aria-labelledby': 'queue-title' }, h('h2', { id: 'queue-title' }, `Waiting (${pending.length})`), h('ul', { class: 'queue' }, pending.map((cover) => card(cover, announce))))
+      : h('p', { class: 'panel muted', id: 'queue-empty' }, 'Nothing is waiting for a decision.'),
+  );
+}

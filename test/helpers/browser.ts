@@ -1,0 +1,63 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's chromium (installed by .ci/run), never a downloaded browser. */
+export const CHROMIUM = process.env.JACKET_TEST_CHROMIUM ?? '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(import.meta.dirname, '..', '..', 'artifacts', 'screenshots');
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 375, height: 812 };
+
+export interface TestBrowser {
+  context: BrowserContext;
+  /** Script errors and console errors (CSP violations included) on pages opened through `page()`; tests assert none. */
+  errors: Error[];
+  page(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** A real browser with a fresh profile in a temp dir, removed afterwards: nothing carries over between runs. */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: DESKTOP,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  // Fail within seconds, not the default 30 s per step: pages here answer from a local server.
+  context.setDefaultTimeout(15_000);
+  const errors: Error[] = [];
+  return {
+    context,
+    errors,
+    async page() {
+      const page = await context.newPage();
+      page.on('pageerror', (error) => errors.push(error));
+      page.on('console', (message) => {
+        // A failed request the test provoked on purpose (401, 404) is logged by the browser as an error; those are
+        // asserted by the tests themselves. Everything else — CSP violations, script errors — is a failure.
+        if (message.type() === 'error' && !/Failed to load resource: the server responded with a status of (4\d\d)/.test(message.text())) {
+          errors.push(new Error(`console: ${message.text()}`));
+        }
+      });
+      return page;
+    },
+    async close() {
+      await context.close();
+      await fs.rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Save the page at desktop and phone width as artifacts/screenshots/{name}-{desktop|phone}.png. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  await fs.mkdir(SCREENSHOTS, { recursive: true });
+  for (const [label, size] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
