@@ -77,7 +77,7 @@ describe('the jacket command', () => {
       assert.match(home.headers.get('content-type') ?? '', /^text\/html/);
       const html = await home.text();
       assert.match(html, /<title>Jacket/);
-      assert.match(html, /\/b\/isbn\//);
+      assert.match(html, /href="\/docs"/, "the home page links to the API documentation");
       const token = /shown only this once:\s+(\S+)/.exec(first.output())?.[1];
       assert.ok(token, first.output());
       const upload = await fetch(`${first.url}/b/upload2`, {
