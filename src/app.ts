@@ -15,7 +15,9 @@ import { openLibraryRoutes } from './http/openlibrary.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
-import { FsBlobStore } from './storage/fs.ts';
+import { openBlobStore } from './storage/open.ts';
+import pino from 'pino';
+import type { RedisLog } from './redis/connect.ts';
 
 /** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
 export interface Hooks {
@@ -45,9 +47,9 @@ export interface Services {
 }
 
 export async function createServices(config: Config): Promise<Services> {
-  const db = await openDatabase({ sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
   await migrateToLatest(db);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.storage);
   const catalogue = new CoverCatalogue(db);
   const renditions = new RenditionEngine({
     blobs,
@@ -58,8 +60,7 @@ export async function createServices(config: Config): Promise<Services> {
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken);
   const ingest = new Ingest(config, blobs, catalogue);
-  const limits: LimitStore = new MemoryLimitStore();
-  const changes: ChangeBus = new LocalChangeBus();
+  const { limits, changes } = await sharedState(config);
   catalogue.onChange = () => changes.publish({ type: 'covers' });
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
@@ -84,6 +85,22 @@ export async function createServices(config: Config): Promise<Services> {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Counters and change messages: in this process (embedded default), or shared by every instance through Redis
+ * (REDIS_URL). A Redis that is down at start does not stop the start: both degrade to this instance and recover.
+ */
+async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus }> {
+  if (!config.redisUrl) return { limits: new MemoryLimitStore(), changes: new LocalChangeBus() };
+  const logger = pino({ level: config.logLevel, name: 'redis' });
+  const log: RedisLog = { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
+  const { RedisLimitStore } = await import('./limits/redis.ts');
+  const { RedisChangeBus } = await import('./changes-redis.ts');
+  const limits = new RedisLimitStore({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  const changes = new RedisChangeBus({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  await Promise.all([limits.connected(2000), changes.connected(2000)]);
+  return { limits, changes };
 }
 
 export interface BuildOptions {
