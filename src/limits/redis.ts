@@ -36,6 +36,7 @@ export class RedisLimitStore implements LimitStore {
   private readonly log: RedisLog;
   private readonly fallback = new MemoryLimitStore();
   private degraded = false;
+  private everReady = false;
 
   constructor(options: RedisLimitStoreOptions) {
     this.prefix = `${options.prefix}limit:`;
@@ -43,11 +44,15 @@ export class RedisLimitStore implements LimitStore {
     this.client = connectRedis(options.url);
     this.client.defineCommand('jacketIncrement', { numberOfKeys: 1, lua: INCREMENT });
     this.client.on('ready', () => {
+      this.everReady = true;
       if (!this.degraded) return;
       this.degraded = false;
       this.log.info('Redis is reachable again: rate limits and quotas are shared across instances again');
     });
-    this.client.on('close', () => this.degrade('connection closed'));
+    // Before the first connection, connected() decides (a Redis still starting up is not an outage yet).
+    this.client.on('close', () => {
+      if (this.everReady) this.degrade('connection closed');
+    });
   }
 
   /** True while counters are shared through Redis; false while this instance counts on its own. */
