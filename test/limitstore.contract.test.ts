@@ -30,6 +30,8 @@ if (redisUrl) {
       const port = await freePort();
       const startRedis = () => {
         const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+        // TEST_REDIS_URL is set, so this machine runs Redis: its redis-server binary must be there too.
+        child.once('error', (error) => assert.fail(`cannot start redis-server for the outage test: ${error.message}`));
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         return { stop: async () => (child.kill('SIGKILL'), await exited) };
       };
