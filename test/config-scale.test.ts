@@ -37,7 +37,7 @@ test('scale-out settings refuse what they cannot use, with the setting named', (
   assert.throws(() => loadConfig({ JACKET_STORAGE: 's3://bkt/x', AWS_ACCESS_KEY_ID: 'only-one' }), /together/);
   assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://db/x' }), /DATABASE_URL/);
   assert.throws(() => loadConfig({ REDIS_URL: 'localhost:6379' }), /REDIS_URL/);
-  assert.throws(() => loadConfig({ JACKET_S3_FORCE_PATH_STYLE: 'maybe' }), /JACKET_S3_FORCE_PATH_STYLE/);
+  assert.throws(() => loadConfig({ JACKET_STORAGE: 's3://bkt', JACKET_S3_FORCE_PATH_STYLE: 'maybe' }), /JACKET_S3_FORCE_PATH_STYLE/);
 });
 
 test('DATABASE_URL and REDIS_URL are taken as given; unset means the embedded default', () => {
