@@ -18,6 +18,7 @@ import type { BlobStore } from './storage/blobstore.ts';
 import { openBlobStore } from './storage/open.ts';
 import pino from 'pino';
 import type { RedisLog } from './redis/connect.ts';
+import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
 
 /** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
 export interface Hooks {
@@ -51,16 +52,17 @@ export async function createServices(config: Config): Promise<Services> {
   await migrateToLatest(db);
   const blobs = await openBlobStore(config.storage);
   const catalogue = new CoverCatalogue(db);
+  const { limits, changes, coordinator } = await sharedState(config);
   const renditions = new RenditionEngine({
     blobs,
     cacheBytes: config.renditionCacheBytes,
     concurrency: config.imageConcurrency,
     queueLimit: config.imageQueue,
+    coordinator,
   });
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken);
   const ingest = new Ingest(config, blobs, catalogue);
-  const { limits, changes } = await sharedState(config);
   catalogue.onChange = () => changes.publish({ type: 'covers' });
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
@@ -81,6 +83,7 @@ export async function createServices(config: Config): Promise<Services> {
     async close() {
       await changes.close();
       await limits.close();
+      await coordinator?.close();
       await blobs.close();
       await db.destroy();
     },
@@ -91,7 +94,7 @@ export async function createServices(config: Config): Promise<Services> {
  * Counters and change messages: in this process (embedded default), or shared by every instance through Redis
  * (REDIS_URL). A Redis that is down at start does not stop the start: both degrade to this instance and recover.
  */
-async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus }> {
+async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus; coordinator?: RedisRenditionCoordinator }> {
   if (!config.redisUrl) return { limits: new MemoryLimitStore(), changes: new LocalChangeBus() };
   const logger = pino({ level: config.logLevel, name: 'redis' });
   const log: RedisLog = { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
@@ -99,8 +102,10 @@ async function sharedState(config: Config): Promise<{ limits: LimitStore; change
   const { RedisChangeBus } = await import('./changes-redis.ts');
   const limits = new RedisLimitStore({ url: config.redisUrl, prefix: config.redisPrefix, log });
   const changes = new RedisChangeBus({ url: config.redisUrl, prefix: config.redisPrefix, log });
-  await Promise.all([limits.connected(2000), changes.connected(2000)]);
-  return { limits, changes };
+  const { RedisRenditionCoordinator } = await import('./renditions/redis-coordinator.ts');
+  const coordinator = new RedisRenditionCoordinator({ url: config.redisUrl, prefix: config.redisPrefix });
+  await Promise.all([limits.connected(2000), changes.connected(2000), coordinator.connected(2000)]);
+  return { limits, changes, coordinator };
 }
 
 export interface BuildOptions {
