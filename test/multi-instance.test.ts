@@ -141,6 +141,23 @@ if (databaseServer && redisUrl) {
       assert.equal((await b.get(`/b/id/${id}.json`)).status, 404);
     });
 
+    test('a touch on A changes which cover B serves for the entity within a second', async () => {
+      const older = await upload(a, { olid: 'OL11M', data: { bytes: await makeImage(200, 320, { color: '#010203' }), type: 'image/jpeg' } });
+      const newer = await upload(a, { olid: 'OL11M', data: { bytes: await makeImage(200, 320, { color: '#fefdfc' }), type: 'image/jpeg' } });
+      assert.equal((await b.get('/b/olid/OL11M.json')).headers.get('location'), `/b/id/${newer}.json`);
+      const touched = await a.get('/b/touch', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` }, body: new URLSearchParams({ id: String(older) }) });
+      assert.equal(touched.status, 200);
+      const touchedAt = Date.now();
+      let location: string | null = null;
+      while (Date.now() - touchedAt <= 1000) {
+        location = (await b.get('/b/olid/OL11M.json')).headers.get('location');
+        if (location === `/b/id/${older}.json`) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(location, `/b/id/${older}.json`);
+      assert.equal((await b.get('/b/olid/OL11M-S.jpg')).headers.get('etag'), `"${older}-s"`);
+    });
+
     test('B keeps serving, and accepting uploads, after A is killed', async () => {
       const original = await makeImage(300, 480, { color: '#334455' });
       const id = await upload(a, { olid: 'OL9M', data: { bytes: original, type: 'image/jpeg' } });
