@@ -37,6 +37,8 @@ export class RedisLimitStore implements LimitStore {
   private readonly fallback = new MemoryLimitStore();
   private degraded = false;
   private everReady = false;
+  /** After a timeout or connection error, skip Redis until then, so a sick Redis costs one timeout, not one per request. */
+  private skipUntil = 0;
 
   constructor(options: RedisLimitStoreOptions) {
     this.prefix = `${options.prefix}limit:`;
@@ -45,9 +47,7 @@ export class RedisLimitStore implements LimitStore {
     this.client.defineCommand('jacketIncrement', { numberOfKeys: 1, lua: INCREMENT });
     this.client.on('ready', () => {
       this.everReady = true;
-      if (!this.degraded) return;
-      this.degraded = false;
-      this.log.info('Redis is reachable again: rate limits and quotas are shared across instances again');
+      this.recovered();
     });
     // Before the first connection, connected() decides (a Redis still starting up is not an outage yet).
     this.client.on('close', () => {
@@ -67,6 +67,22 @@ export class RedisLimitStore implements LimitStore {
     return ready;
   }
 
+  private recovered(): void {
+    this.skipUntil = 0;
+    if (!this.degraded) return;
+    this.degraded = false;
+    this.log.info('Redis is reachable again: rate limits and quotas are shared across instances again');
+  }
+
+  private usable(): boolean {
+    return this.client.status === 'ready' && Date.now() >= this.skipUntil;
+  }
+
+  private failed(error: unknown): void {
+    this.skipUntil = Date.now() + 1000;
+    this.degrade((error as Error).message);
+  }
+
   private degrade(reason: string): void {
     if (this.degraded) return;
     this.degraded = true;
@@ -74,30 +90,32 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async increment(key: string, amount: number, expiresAt: number): Promise<Counter> {
-    if (this.client.status === 'ready') {
+    if (this.usable()) {
       try {
         const [count, expires] = await (this.client as unknown as IncrementCommand).jacketIncrement(this.prefix + key, amount, Math.round(expiresAt));
+        this.recovered();
         return { count: Number(count), expiresAt: Number(expires) };
       } catch (error) {
         if (isServerReply(error)) throw error;
-        this.degrade((error as Error).message);
+        this.failed(error);
       }
-    } else {
+    } else if (this.client.status !== 'ready') {
       this.degrade(`connection ${this.client.status}`);
     }
     return this.fallback.increment(key, amount, expiresAt);
   }
 
   async peek(key: string): Promise<Counter | undefined> {
-    if (this.client.status === 'ready') {
+    if (this.usable()) {
       try {
         const [count, expires] = await this.client.hmget(this.prefix + key, 'c', 'e');
+        this.recovered();
         if (count === null || expires === null) return undefined;
         const counter = { count: Number(count), expiresAt: Number(expires) };
         return counter.expiresAt > Date.now() ? counter : undefined;
       } catch (error) {
         if (isServerReply(error)) throw error;
-        this.degrade((error as Error).message);
+        this.failed(error);
       }
     }
     return this.fallback.peek(key);
