@@ -10,6 +10,9 @@ declare module 's3rver' {
   }
   export default class S3rver {
     constructor(options: S3rverOptions);
+    /** Its FilesystemStore (untyped JavaScript). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    store: any;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
   }
