@@ -30,7 +30,10 @@ import { releasesApiRoutes } from './http/releases-api.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
-import { FsBlobStore } from './storage/fs.ts';
+import { openBlobStore } from './storage/open.ts';
+import pino from 'pino';
+import type { RedisLog } from './redis/connect.ts';
+import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
 
 /** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
 export interface Hooks {
@@ -69,21 +72,21 @@ export interface Services {
 }
 
 export async function createServices(config: Config): Promise<Services> {
-  const db = await openDatabase({ sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
   await migrateToLatest(db);
-  const blobs = new FsBlobStore(path.join(config.dataDir, 'blobs'));
+  const blobs = await openBlobStore(config.storage);
   const catalogue = new CoverCatalogue(db);
+  const { limits, changes, coordinator } = await sharedState(config);
   const renditions = new RenditionEngine({
     blobs,
     cacheBytes: config.renditionCacheBytes,
     concurrency: config.imageConcurrency,
     queueLimit: config.imageQueue,
+    coordinator,
   });
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken);
   const ingest = new Ingest(config, blobs, catalogue);
-  const limits: LimitStore = new MemoryLimitStore();
-  const changes: ChangeBus = new LocalChangeBus();
   const keys = new KeyService(db);
   auth.keyResolver = async (secret) => {
     const key = await keys.findBySecret(secret);
@@ -115,6 +118,7 @@ export async function createServices(config: Config): Promise<Services> {
     async close() {
       await changes.close();
       await limits.close();
+      await coordinator?.close();
       await blobs.close();
       await db.destroy();
     },
@@ -123,6 +127,24 @@ export async function createServices(config: Config): Promise<Services> {
   Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
   setUpMirrors(services);
   return services;
+}
+
+/**
+ * Counters and change messages: in this process (embedded default), or shared by every instance through Redis
+ * (REDIS_URL). A Redis that is down at start does not stop the start: both degrade to this instance and recover.
+ */
+async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus; coordinator?: RedisRenditionCoordinator }> {
+  if (!config.redisUrl) return { limits: new MemoryLimitStore(), changes: new LocalChangeBus() };
+  const logger = pino({ level: config.logLevel, name: 'redis' });
+  const log: RedisLog = { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
+  const { RedisLimitStore } = await import('./limits/redis.ts');
+  const { RedisChangeBus } = await import('./changes-redis.ts');
+  const limits = new RedisLimitStore({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  const changes = new RedisChangeBus({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  const { RedisRenditionCoordinator } = await import('./renditions/redis-coordinator.ts');
+  const coordinator = new RedisRenditionCoordinator({ url: config.redisUrl, prefix: config.redisPrefix });
+  await Promise.all([limits.connected(2000), changes.connected(2000), coordinator.connected(2000)]);
+  return { limits, changes, coordinator };
 }
 
 export interface BuildOptions {

@@ -68,7 +68,39 @@ export const SETTINGS: Setting[] = [
   },
   { env: 'JACKET_OL_RATE_LIMIT_STATUS', default: '403', meaning: 'Status for the Open Library rate limit: `403` (as the original) or `429`; both carry `Retry-After`.' },
   { env: 'JACKET_CAA_RATE_LIMIT', default: 'off', meaning: 'Cover Art Archive requests per client IP (`COUNT/WINDOW` or `off`); over it: 503 with `Retry-After`.' },
+  { env: 'DATABASE_URL', default: '(none: SQLite in JACKET_DATA_DIR)', meaning: '`postgres://user:password@host:5432/db` puts the catalogue in PostgreSQL (scale-out); migrations run on start.' },
+  {
+    env: 'JACKET_STORAGE',
+    default: '(JACKET_DATA_DIR/blobs)',
+    meaning: 'Where image bytes live: a local folder, or `s3://bucket/prefix` for any S3-compatible object store (credentials from the AWS settings below).',
+  },
+  { env: 'AWS_ACCESS_KEY_ID', default: '(AWS SDK default chain)', meaning: 'S3 access key; when unset the AWS SDK looks for credentials as usual (profile, instance role).' },
+  { env: 'AWS_SECRET_ACCESS_KEY', default: '(AWS SDK default chain)', meaning: 'S3 secret key, with `AWS_ACCESS_KEY_ID`.' },
+  { env: 'AWS_REGION', default: 'us-east-1', meaning: 'S3 region (most S3-compatible servers accept any).' },
+  { env: 'AWS_ENDPOINT_URL_S3', default: '(AWS)', meaning: 'Endpoint of an S3-compatible server (MinIO, Ceph, Garage, s3rver), e.g. `http://minio:9000`.' },
+  { env: 'JACKET_S3_FORCE_PATH_STYLE', default: 'false', meaning: '`true` addresses buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key` (most self-hosted S3 servers need it).' },
+  {
+    env: 'REDIS_URL',
+    default: '(none: per-instance)',
+    meaning: '`redis://host:6379` shares rate limits, quotas and cache-invalidation messages between instances. Losing Redis degrades to per-instance limits with a warning.',
+  },
+  { env: 'JACKET_REDIS_PREFIX', default: 'jacket:', meaning: 'Prefix of every Redis key and channel Jacket uses, so several installations can share one Redis.' },
 ];
+
+/** Where image bytes live: a folder, or an S3 bucket and key prefix. */
+export type StorageConfig =
+  | { kind: 'fs'; root: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** Key prefix inside the bucket, '' or ending in '/'. */
+      prefix: string;
+      region: string;
+      endpoint: string | undefined;
+      forcePathStyle: boolean;
+      /** Explicit credentials; when absent the AWS SDK's default provider chain finds them. */
+      credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+    };
 
 export interface Config {
   port: number;
@@ -101,6 +133,11 @@ export interface Config {
   upstreamNegativeTtlMs: number;
   upstreamTimeoutMs: number;
   moderation: boolean;
+  /** `postgres://…` selects PostgreSQL; undefined means SQLite inside dataDir. */
+  databaseUrl: string | undefined;
+  storage: StorageConfig;
+  redisUrl: string | undefined;
+  redisPrefix: string;
 }
 
 export class ConfigError extends Error {}
@@ -216,5 +253,50 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL', '1h'),
     upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 10_000, 1),
     moderation: bool(env, 'JACKET_MODERATION', false),
+    databaseUrl: databaseUrl(env),
+    storage: storage(env, path.resolve(str(env, 'JACKET_DATA_DIR') ?? './data')),
+    redisUrl: redisUrl(env),
+    redisPrefix: str(env, 'JACKET_REDIS_PREFIX') ?? 'jacket:',
+  };
+}
+
+function databaseUrl(env: Env): string | undefined {
+  const raw = str(env, 'DATABASE_URL');
+  if (raw === undefined) return undefined;
+  if (!/^postgres(ql)?:\/\//i.test(raw)) throw new ConfigError('DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite catalogue)');
+  return raw;
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = str(env, 'REDIS_URL');
+  if (raw === undefined) return undefined;
+  if (!/^rediss?:\/\//i.test(raw)) throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, not "${raw}"`);
+  return raw;
+}
+
+function storage(env: Env, dataDir: string): StorageConfig {
+  const raw = str(env, 'JACKET_STORAGE');
+  if (raw === undefined) return { kind: 'fs', root: path.join(dataDir, 'blobs') };
+  if (!/^s3:\/\//i.test(raw)) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError(`JACKET_STORAGE must be a local path or s3://bucket/prefix, not "${raw}"`);
+    return { kind: 'fs', root: path.resolve(raw) };
+  }
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/i.exec(raw);
+  if (!match) throw new ConfigError(`JACKET_STORAGE must look like s3://bucket/prefix, not "${raw}"`);
+  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  const accessKeyId = str(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = str(env, 'AWS_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together');
+  }
+  return {
+    kind: 's3',
+    bucket: match[1]!,
+    prefix: prefix ? `${prefix}/` : '',
+    region: str(env, 'AWS_REGION') ?? 'us-east-1',
+    endpoint: url(env, 'AWS_ENDPOINT_URL_S3'),
+    forcePathStyle: bool(env, 'JACKET_S3_FORCE_PATH_STYLE', false),
+    credentials:
+      accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(str(env, 'AWS_SESSION_TOKEN') ? { sessionToken: str(env, 'AWS_SESSION_TOKEN')! } : {}) } : undefined,
   };
 }

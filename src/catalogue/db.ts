@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, sql, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -31,7 +31,31 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
+/** Key of the PostgreSQL advisory lock that serialises migrations of instances starting at the same time. */
+export const MIGRATION_LOCK_KEY = 0x6a61636b; // 'jack'
+
+export function isPostgres(db: CatalogueDb): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Bring the schema up to date. On PostgreSQL several instances may start at once: a session advisory lock, held on
+ * one connection while the migrator works on others, lets exactly one migrate while the rest wait and then find
+ * nothing to do. (Kysely's migrator also locks its own table; this lock covers creating that table.)
+ */
 export async function migrateToLatest(db: CatalogueDb): Promise<void> {
+  if (!isPostgres(db)) return runMigrations(db);
+  await db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    try {
+      await runMigrations(db);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    }
+  });
+}
+
+async function runMigrations(db: CatalogueDb): Promise<void> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');

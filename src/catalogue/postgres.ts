@@ -6,6 +6,9 @@ import type { Database } from './schema.ts';
 pg.types.setTypeParser(20, (value: string) => Number(value));
 
 export function openPostgres(databaseUrl: string): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 10_000 });
+  // An idle connection that the server drops (restart, failover, pg_terminate_backend) is reported here; without a
+  // listener the process would crash. The pool discards it and the next query opens a new one.
+  pool.on('error', () => {});
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerServe } from './serve.ts';
 import { registerCoverArtArchive } from './coverartarchive.ts';
 import { registerKeys } from './keys.ts';
+import { registerMigrateStorage } from './migrate-storage.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
@@ -10,5 +11,6 @@ export function buildCli(): Command {
   registerServe(program);
   registerCoverArtArchive(program);
   registerKeys(program);
+  registerMigrateStorage(program);
   return program;
 }

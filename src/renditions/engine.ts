@@ -30,7 +30,20 @@ export interface RenditionEngineOptions {
   cacheBytes: number;
   concurrency: number;
   queueLimit: number;
+  /** Single-flight across instances (Redis); without it, single-flight is per process. */
+  coordinator?: RenditionCoordinator;
 }
+
+/** Lets one instance make a rendition while the others wait for it to appear in the shared blob store. */
+export interface RenditionCoordinator {
+  /** True when this instance should make the rendition now; false when another instance is making it. */
+  claim(key: string): Promise<boolean>;
+  release(key: string): Promise<void>;
+}
+
+/** How long to wait for another instance's rendition before making it here after all (it may have died). */
+const PEER_WAIT_MS = 10_000;
+const PEER_POLL_MS = 50;
 
 /**
  * (original, size, format) → bytes. Memory LRU, then the blob store, then a single-flight job on the bounded work
@@ -42,9 +55,11 @@ export class RenditionEngine {
   private readonly blobs: BlobStore;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   private readonly inFlight = new Map<string, Promise<Rendition>>();
+  private readonly coordinator: RenditionCoordinator | undefined;
 
   constructor(options: RenditionEngineOptions) {
     this.blobs = options.blobs;
+    this.coordinator = options.coordinator;
     this.queue = new WorkQueue(options.concurrency, options.queueLimit);
     this.memory =
       options.cacheBytes > 0
@@ -86,15 +101,39 @@ export class RenditionEngine {
       this.memory?.set(key, stored);
       return { bytes: stored, mime, made: false };
     }
-    const bytes = await this.queue.run(async () => {
-      const source = await this.blobs.get(original.blobKey);
-      if (!source) throw new Error(`original blob ${original.blobKey} is missing`);
-      return renderRendition(source, target, format);
-    });
-    await this.blobs.put(key, bytes);
-    this.stats.made++;
-    this.memory?.set(key, bytes);
-    return { bytes, mime, made: true };
+    const claimed = this.coordinator ? await this.coordinator.claim(key) : false;
+    if (this.coordinator && !claimed) {
+      const made = await this.waitForPeer(key);
+      if (made) {
+        this.stats.storeHits++;
+        this.memory?.set(key, made);
+        return { bytes: made, mime, made: false };
+      }
+    }
+    try {
+      const bytes = await this.queue.run(async () => {
+        const source = await this.blobs.get(original.blobKey);
+        if (!source) throw new Error(`original blob ${original.blobKey} is missing`);
+        return renderRendition(source, target, format);
+      });
+      await this.blobs.put(key, bytes);
+      this.stats.made++;
+      this.memory?.set(key, bytes);
+      return { bytes, mime, made: true };
+    } finally {
+      if (claimed) await this.coordinator!.release(key);
+    }
+  }
+
+  /** Another instance is making `key`: wait for it in the shared store (undefined if it never comes). */
+  private async waitForPeer(key: string): Promise<Buffer | undefined> {
+    const deadline = Date.now() + PEER_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, PEER_POLL_MS));
+      const bytes = await this.blobs.get(key);
+      if (bytes) return bytes;
+    }
+    return undefined;
   }
 
   /** The original's bytes (served byte-identical), through the same memory cache. */

@@ -1,6 +1,6 @@
 /**
  * Where image bytes live: originals (content-addressed by SHA-256) and renditions made from them. One small
- * interface, one file per implementation, one contract test suite (test/storage.contract.test.ts) that every
+ * interface, one file per implementation, one contract test suite (test/contracts/blobstore.ts) that every
  * implementation passes.
  */
 export interface BlobStore {

@@ -1,0 +1,26 @@
+import fs from 'node:fs/promises';
+import { blobStoreContract } from './contracts/blobstore.ts';
+import { startS3, uniqueName } from './helpers/backends.ts';
+import { makeTempDir } from './helpers/server.ts';
+import { FsBlobStore } from '../src/storage/fs.ts';
+import { S3BlobStore } from '../src/storage/s3.ts';
+
+blobStoreContract('filesystem', async () => {
+  const root = await makeTempDir('jacket-blobs-');
+  return { store: new FsBlobStore(root), cleanup: () => fs.rm(root, { recursive: true, force: true }) };
+});
+
+blobStoreContract('S3 (s3rver)', async () => {
+  const s3 = await startS3();
+  const store = new S3BlobStore({
+    bucket: s3.bucket,
+    prefix: `${uniqueName('contract')}/`,
+    region: s3.region,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: s3.credentials,
+    // Small pages so the listing test walks several of them.
+    pageSize: 3,
+  });
+  return { store, cleanup: () => s3.close() };
+});

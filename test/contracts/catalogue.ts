@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
+import type { CatalogueDb } from '../../src/catalogue/db.ts';
+
+export interface CatalogueFixture {
+  /** A migrated, empty catalogue database. */
+  db: CatalogueDb;
+  cleanup(): Promise<void>;
+}
+
+let serial = 0;
+function newCover(overrides: Partial<NewCover> = {}): NewCover {
+  serial++;
+  const sha256 = serial.toString(16).padStart(64, 'a');
+  return {
+    category: 'b',
+    blobKey: `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`,
+    sha256,
+    mime: 'image/jpeg',
+    width: 600,
+    height: 900,
+    byteSize: 12345,
+    ...overrides,
+  };
+}
+
+/** What the catalogue must do on every database engine (same Kysely queries, same answers). */
+export function catalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
+  describe(`CoverCatalogue contract: ${name}`, () => {
+    let fixture: CatalogueFixture;
+    let catalogue: CoverCatalogue;
+    before(async () => {
+      fixture = await open();
+      catalogue = new CoverCatalogue(fixture.db);
+    });
+    after(async () => {
+      await fixture?.db.destroy();
+      await fixture?.cleanup();
+    });
+
+    test('add then get returns every field as stored, with numbers as numbers', async () => {
+      const added = await catalogue.addCover(newCover({ olid: 'OL10M', olidKind: 'edition', sourceUrl: 'https://example.org/x.jpg', author: 'someone', createdAt: 1_700_000_000_123 }));
+      const got = await catalogue.getCover(added.id);
+      assert.deepEqual(got, added);
+      assert.equal(typeof got!.id, 'number');
+      assert.equal(got!.createdAt, 1_700_000_000_123);
+      assert.equal(got!.byteSize, 12345);
+      assert.equal(got!.deleted, false);
+      assert.equal(got!.status, 'approved');
+      assert.equal(await catalogue.getCover(987654321), undefined);
+    });
+
+    test('ids follow each other; an explicit id is kept and later ids continue after it', async () => {
+      const a = await catalogue.addCover(newCover());
+      const b = await catalogue.addCover(newCover());
+      assert.equal(b.id, a.id + 1);
+      const explicit = await catalogue.addCover(newCover({ id: a.id + 100 }));
+      assert.equal(explicit.id, a.id + 100);
+      const next = await catalogue.addCover(newCover());
+      assert.equal(next.id, a.id + 101);
+      // An explicit id below the sequence does not move it back.
+      const low = await catalogue.addCover(newCover({ id: a.id + 50 }));
+      assert.equal(low.id, a.id + 50);
+      assert.equal((await catalogue.addCover(newCover())).id, a.id + 102);
+    });
+
+    test('concurrent adds get distinct ids', async () => {
+      const covers = await Promise.all(Array.from({ length: 12 }, () => catalogue.addCover(newCover())));
+      assert.equal(new Set(covers.map((cover) => cover.id)).size, 12);
+    });
+
+    test('lookup by olid gives the most recently modified visible cover; touch brings one back on top', async () => {
+      const older = await catalogue.addCover(newCover({ olid: 'OL20M', olidKind: 'edition', createdAt: 1_000 }));
+      const newer = await catalogue.addCover(newCover({ olid: 'OL20M', olidKind: 'edition', createdAt: 2_000 }));
+      assert.equal((await catalogue.coverForOlid('OL20M'))?.id, newer.id);
+      assert.equal(await catalogue.touchCover(older.id), true);
+      assert.equal((await catalogue.coverForOlid('OL20M'))?.id, older.id);
+      assert.equal(await catalogue.coverForOlid('OL404M'), undefined);
+    });
+
+    test('lookup by identifier reaches covers through their edition and directly', async () => {
+      const viaEdition = await catalogue.addCover(
+        newCover({ olid: 'OL30M', olidKind: 'edition', identifiers: [{ scheme: 'isbn', value: '9780385472579' }], createdAt: 5_000 }),
+      );
+      const direct = await catalogue.addCover(newCover({ identifiers: [{ scheme: 'oclc', value: '777' }] }));
+      assert.equal((await catalogue.coverForIdentifier('isbn', '9780385472579'))?.id, viaEdition.id);
+      assert.equal((await catalogue.coverForIdentifier('oclc', '777'))?.id, direct.id);
+      assert.equal(await catalogue.coverForIdentifier('isbn', '9999999999999'), undefined);
+      // A later cover of the same edition (without identifiers of its own) is found through the edition's ISBN.
+      const later = await catalogue.addCover(newCover({ olid: 'OL30M', olidKind: 'edition', createdAt: 9_000_000_000_000 }));
+      assert.equal((await catalogue.coverForIdentifier('isbn', '9780385472579'))?.id, later.id);
+      assert.deepEqual(await catalogue.identifiersOf(later), [{ scheme: 'isbn', value: '9780385472579' }]);
+      assert.deepEqual(await catalogue.identifiersOf(direct), [{ scheme: 'oclc', value: '777' }]);
+      // Attaching the same identifier twice is harmless.
+      await catalogue.attachIdentifiers(catalogue.db, [{ scheme: 'isbn', value: '9780385472579' }], { olid: 'OL30M' });
+      assert.equal((await catalogue.identifiersOf(later)).length, 1);
+    });
+
+    test('delete hides a cover from every lookup; a second delete finds nothing', async () => {
+      const cover = await catalogue.addCover(newCover({ olid: 'OL40M', olidKind: 'edition', identifiers: [{ scheme: 'lccn', value: '93005405' }] }));
+      const deleted = await catalogue.deleteCover(cover.id);
+      assert.equal(deleted?.id, cover.id);
+      assert.equal((await catalogue.getCover(cover.id))?.deleted, true);
+      assert.equal(await catalogue.visibleCover(cover.id), undefined);
+      assert.equal(await catalogue.coverForOlid('OL40M'), undefined);
+      assert.equal(await catalogue.coverForIdentifier('lccn', '93005405'), undefined);
+      assert.equal(await catalogue.deleteCover(cover.id), undefined);
+      assert.equal(await catalogue.touchCover(cover.id), false);
+    });
+
+    test('moderation status: pending covers are served to nobody until approved', async () => {
+      const cover = await catalogue.addCover(newCover({ olid: 'OL50M', olidKind: 'edition', status: 'pending' }));
+      assert.equal(await catalogue.visibleCover(cover.id), undefined);
+      assert.equal(await catalogue.coverForOlid('OL50M'), undefined);
+      assert.equal(await catalogue.setStatus(cover.id, 'approved'), true);
+      assert.equal((await catalogue.visibleCover(cover.id))?.id, cover.id);
+    });
+
+    test('query: newest modification first, by category and olids, with offset and limit', async () => {
+      const authors = [];
+      for (let i = 0; i < 4; i++) authors.push(await catalogue.addCover(newCover({ category: 'a', olid: `OL${60 + i}A`, olidKind: 'author', createdAt: 10_000 + i })));
+      const all = await catalogue.query({ category: 'a', offset: 0, limit: 10 });
+      assert.deepEqual(all.map((cover) => cover.id), authors.map((cover) => cover.id).reverse());
+      const page = await catalogue.query({ category: 'a', offset: 1, limit: 2 });
+      assert.deepEqual(page.map((cover) => cover.id), [authors[2]!.id, authors[1]!.id]);
+      const some = await catalogue.query({ category: 'a', olids: ['OL60A', 'OL62A'], offset: 0, limit: 10 });
+      assert.deepEqual(some.map((cover) => cover.id), [authors[2]!.id, authors[0]!.id]);
+      // Equal modification times fall back to the id, newest first.
+      const tied = [await catalogue.addCover(newCover({ category: 'w', createdAt: 42 })), await catalogue.addCover(newCover({ category: 'w', createdAt: 42 }))];
+      assert.deepEqual((await catalogue.query({ category: 'w', offset: 0, limit: 10 })).map((cover) => cover.id), [tied[1]!.id, tied[0]!.id]);
+    });
+
+    test('settings: missing, put, overwrite', async () => {
+      assert.equal(await catalogue.getSetting('contract_key'), undefined);
+      await catalogue.putSetting('contract_key', 'one');
+      assert.equal(await catalogue.getSetting('contract_key'), 'one');
+      await catalogue.putSetting('contract_key', 'two');
+      assert.equal(await catalogue.getSetting('contract_key'), 'two');
+    });
+
+    test('every change calls onChange (the hook cache invalidation hangs on)', async () => {
+      let changes = 0;
+      catalogue.onChange = () => changes++;
+      try {
+        const cover = await catalogue.addCover(newCover());
+        await catalogue.touchCover(cover.id);
+        await catalogue.deleteCover(cover.id);
+        assert.equal(changes, 3);
+      } finally {
+        catalogue.onChange = undefined;
+      }
+    });
+  });
+}
