@@ -93,6 +93,7 @@ if (databaseServer && redisUrl) {
         JACKET_REDIS_PREFIX: redis.prefix,
         JACKET_ADMIN_TOKEN: ADMIN,
         JACKET_DATA_DIR: dataDir,
+        JACKET_OL_RATE_LIMIT: '20/10m',
         LOG_LEVEL: 'warn',
       };
       // Both start at the same moment on an empty database: migrations must not trip over each other.
@@ -156,6 +157,22 @@ if (databaseServer && redisUrl) {
       }
       assert.equal(location, `/b/id/${older}.json`);
       assert.equal((await b.get('/b/olid/OL11M-S.jpg')).headers.get('etag'), `"${older}-s"`);
+    });
+
+    test('the Open Library IP limit is counted once across instances', async () => {
+      // 20 identifier lookups per IP in all: alternating between A and B, the 403 comes by the 20th request at the
+      // latest (per-instance counters would allow 40), and then both instances refuse.
+      let firstRefusal = -1;
+      for (let i = 0; i < 40 && firstRefusal < 0; i++) {
+        const response = await (i % 2 === 0 ? a : b).get(`/b/isbn/97800000${String(i).padStart(5, '0')}-S.jpg`);
+        if (response.status === 403) firstRefusal = i;
+        else assert.equal(response.status, 200);
+      }
+      assert.ok(firstRefusal >= 0 && firstRefusal <= 20, `first 403 at request ${firstRefusal}`);
+      assert.equal((await a.get('/b/isbn/9780385472579-S.jpg')).status, 403);
+      assert.equal((await b.get('/b/isbn/9780385472579-S.jpg')).status, 403);
+      // id lookups are never limited.
+      assert.equal((await b.get('/b/id/1-S.jpg')).status, 200);
     });
 
     test('B keeps serving, and accepting uploads, after A is killed', async () => {
