@@ -16,6 +16,8 @@ import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
 import { FsBlobStore } from './storage/fs.ts';
+import { Metrics } from './metrics.ts';
+import { installOperations, operationsServerOptions } from './http/operations.ts';
 
 /** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
 export interface Hooks {
@@ -37,6 +39,8 @@ export interface Services {
   hooks: Hooks;
   limits: LimitStore;
   changes: ChangeBus;
+  /** Prometheus metrics of this instance (its own registry): upstream latency, limit refusals … (src/metrics.ts). */
+  metrics: Metrics;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
   /** Set when the admin token was generated on this start; printed once by `serve`. */
@@ -75,6 +79,7 @@ export async function createServices(config: Config): Promise<Services> {
     hooks: {},
     limits,
     changes,
+    metrics: new Metrics(),
     moderation: false,
     generatedAdminToken: generatedToken,
     async close() {
@@ -98,7 +103,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: 1024 * 1024,
     // Cover URLs carry identifiers with dots and hyphens; keep paths exactly as sent.
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 500 },
+    ...operationsServerOptions(config),
   });
+  installOperations(app, services);
 
   app.addHook('onRequest', async (request, reply) => {
     const length = Number(request.headers['content-length'] ?? 0);

@@ -42,6 +42,10 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_CAA_ID_TYPE', default: 'string', meaning: '`string` or `number`: the JSON type of image ids in Cover Art Archive `index.json`.' },
   { env: 'JACKET_MUSICBRAINZ_URL', default: 'https://musicbrainz.org', meaning: 'Base of the `release` links in Cover Art Archive listings.' },
   { env: 'LOG_LEVEL', default: 'info', meaning: 'pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).' },
+  { env: 'JACKET_METRICS_PORT', default: '(main port)', meaning: 'Serve `GET /metrics` on this separate port (same `HOST`) instead of the main one.' },
+  { env: 'JACKET_SHUTDOWN_TIMEOUT', default: '15', meaning: 'Seconds a SIGTERM/SIGINT waits for in-flight requests and writes before forcing the exit.' },
+  { env: 'JACKET_TLS_CERT', default: '(none)', meaning: 'PEM certificate (chain) file; with `JACKET_TLS_KEY`, Jacket serves HTTPS itself, HTTP/2 where the client offers it.' },
+  { env: 'JACKET_TLS_KEY', default: '(none)', meaning: 'PEM private key file for `JACKET_TLS_CERT`.' },
 ];
 
 export interface Config {
@@ -62,6 +66,11 @@ export interface Config {
   caaIdType: 'string' | 'number';
   musicbrainzUrl: string;
   logLevel: string;
+  /** A separate port for `/metrics`; undefined serves it on the main port. */
+  metricsPort: number | undefined;
+  shutdownTimeoutMs: number;
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -133,5 +142,15 @@ export function loadConfig(env: Env = process.env): Config {
     caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
     musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',
+    metricsPort: str(env, 'JACKET_METRICS_PORT') === undefined ? undefined : int(env, 'JACKET_METRICS_PORT', 0),
+    shutdownTimeoutMs: int(env, 'JACKET_SHUTDOWN_TIMEOUT', 15, 1) * 1000,
+    ...tlsPaths(env),
   };
+}
+
+function tlsPaths(env: Env): { tlsCertPath: string | undefined; tlsKeyPath: string | undefined } {
+  const cert = str(env, 'JACKET_TLS_CERT');
+  const key = str(env, 'JACKET_TLS_KEY');
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('JACKET_TLS_CERT and JACKET_TLS_KEY must be set together');
+  return { tlsCertPath: cert && path.resolve(cert), tlsKeyPath: key && path.resolve(key) };
 }

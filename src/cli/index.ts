@@ -1,10 +1,14 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.ts';
+import { registerFsck } from './fsck.ts';
+import { registerBackup } from './backup.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
   const program = new Command();
   program.name('jacket').description('Jacket, a self-hosted cover-art server').showHelpAfterError();
   registerServe(program);
+  registerFsck(program);
+  registerBackup(program);
   return program;
 }
