@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Database } from './catalogue/schema.ts';
 import { referencedBlobs } from './fsck.ts';
 import { FsBlobStore } from './storage/fs.ts';
+import { withRetainedStatements } from './catalogue/sqlite-retain.ts';
 
 export const CATALOGUE_FILE = 'catalogue.sqlite';
 
@@ -21,7 +22,7 @@ export interface BackupReport {
 
 /**
  * An online-consistent backup of the embedded default, laid out as a data directory (restore = use it as
- * JACKET_DATA_DIR). The database is copied first with SQLite's backup API (a consistent snapshot while the server
+ * JACKET_DATA_DIR). The database is copied first with VACUUM INTO (a consistent snapshot while the server
  * writes); then every blob the snapshot refers to. Because blobs are written before their rows and never change
  * (content-addressed), every blob the snapshot needs already exists by then. Blobs already in DIR with the right
  * size are kept, so backing up into the same DIR again copies only what is new.
@@ -34,10 +35,12 @@ export async function backupDataDir(dataDir: string, outDir: string): Promise<Ba
   const partial = `${target}.part`;
   fs.rmSync(partial, { force: true });
 
-  const live = new SQLite(source, { fileMustExist: true });
+  // VACUUM INTO reads one consistent snapshot (a read transaction) while the server keeps writing, and writes a
+  // compact copy with no WAL to carry along.
+  const live = withRetainedStatements(new SQLite(source, { fileMustExist: true }));
   try {
-    live.pragma('busy_timeout = 10000');
-    await live.backup(partial);
+    live.run('PRAGMA busy_timeout = 10000');
+    live.prepare('VACUUM INTO ?').run([partial]);
   } finally {
     live.close();
   }
@@ -48,7 +51,7 @@ export async function backupDataDir(dataDir: string, outDir: string): Promise<Ba
   fs.renameSync(partial, target);
 
   const report: BackupReport = { outDir, databaseBytes: fs.statSync(target).size, blobsCopied: 0, blobsAlreadyPresent: 0, bytesCopied: 0, problems: [] };
-  const snapshot = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(target, { readonly: true }) }) });
+  const snapshot = new Kysely<Database>({ dialect: new SqliteDialect({ database: withRetainedStatements(new SQLite(target, { readonly: true })) }) });
   const from = new FsBlobStore(path.join(dataDir, 'blobs'));
   const to = new FsBlobStore(path.join(outDir, 'blobs'));
   const seen = new Set<string>();

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { withRetainedStatements } from './sqlite-retain.ts';
 
 export type CatalogueDb = Kysely<Database>;
 
@@ -19,13 +20,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
     return openPostgres(options.databaseUrl);
   }
   fs.mkdirSync(path.dirname(options.sqlitePath), { recursive: true });
-  const sqlite = new SQLite(options.sqlitePath);
+  const sqlite = withRetainedStatements(new SQLite(options.sqlitePath));
   // WAL lets readers (and `jacket` commands run beside the server) work while one writer writes; synchronous=FULL
   // makes every committed transaction durable across power loss, which crash safety relies on.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 10000');
-  sqlite.pragma('foreign_keys = ON');
+  sqlite.run('PRAGMA journal_mode = WAL');
+  sqlite.run('PRAGMA synchronous = FULL');
+  sqlite.run('PRAGMA busy_timeout = 10000');
+  sqlite.run('PRAGMA foreign_keys = ON');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 }
 
