@@ -24,6 +24,11 @@ async function serve(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     deadline.unref();
+    // server.close() drops only the keep-alive connections idle at that moment; one whose request finishes later
+    // would hold the exit until the client lets go, so keep dropping the ones that become idle.
+    const server = app.server as { closeIdleConnections?: () => void };
+    const sweep = setInterval(() => server.closeIdleConnections?.(), 50);
+    sweep.unref();
     try {
       await app.close();
     } catch (error) {

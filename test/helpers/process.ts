@@ -11,7 +11,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, JACKET_ADMIN_TOKEN: ADMIN_TOKEN, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env };
 }
 
-/** A `jacket serve` child process: the real binary, as an operator runs it. */
+/** A `jacket serve` child process: the real binary, as an operator runs it. Its info-level log gives its address. */
 export interface JacketProcess {
   url: string;
   child: ChildProcess;
@@ -41,6 +41,7 @@ export async function spawnJacket(env: Record<string, string>): Promise<JacketPr
     });
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     void exited.then((code) => reject(new Error(`jacket serve exited (${code}) before listening: ${stderr}${lines.join('\n')}`)));
+    setTimeout(() => reject(new Error(`jacket serve did not log "Server listening at" (LOG_LEVEL must be info or lower): ${stderr}`)), 20_000).unref();
   });
   return { url, child, lines, exited };
 }
