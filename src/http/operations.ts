@@ -20,7 +20,6 @@ const READINESS_TIMEOUT_MS = 2_000;
 export function operationsServerOptions(config: Config): FastifyServerOptions {
   const options: Record<string, unknown> = {
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     genReqId: (request: http.IncomingMessage) => {
       const offered = request.headers['x-request-id'];
       return typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
