@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
@@ -155,6 +156,23 @@ describe('metrics and request ids', () => {
       assert.match(replaced.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
     }
   });
+});
+
+test('source_url downloads are timed as upstream requests', async () => {
+  const image = await makeImage(200, 300);
+  const origin = http.createServer((_request, response) => response.writeHead(200, { 'content-type': 'image/jpeg' }).end(image));
+  await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+  const jacket = await startJacket({ JACKET_SOURCE_URL_HOSTS: '127.0.0.1', JACKET_SOURCE_URL_ALLOW_PRIVATE: 'true' });
+  try {
+    const sourceUrl = `http://127.0.0.1:${(origin.address() as net.AddressInfo).port}/cover.jpg`;
+    const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ source_url: sourceUrl }) });
+    assert.equal(response.status, 200, await response.clone().text());
+    const text = await (await jacket.get('/metrics')).text();
+    assert.equal(sample(text, 'upstream_request_duration_seconds_count', { upstream: 'source_url', outcome: 'ok' }), 1);
+  } finally {
+    await jacket.close();
+    origin.close();
+  }
 });
 
 test('JACKET_METRICS_PORT moves /metrics to its own listener', async () => {

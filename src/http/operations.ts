@@ -71,6 +71,9 @@ export function installOperations(app: FastifyInstance, services: Services): voi
   const { config, metrics } = services;
   metrics.instrumentBlobStore(services.blobs);
   metrics.watchRenditions(services.renditions);
+  // `source_url` downloads are the upstream calls that exist today; later layers time theirs with observeUpstream.
+  const download = services.ingest.download.bind(services.ingest);
+  services.ingest.download = (sourceUrl: string) => metrics.observeUpstream('source_url', () => download(sourceUrl));
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
