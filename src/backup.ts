@@ -60,7 +60,8 @@ export async function backupDataDir(dataDir: string, outDir: string): Promise<Ba
       if (seen.has(reference.key)) continue;
       seen.add(reference.key);
       const present = await to.stat(reference.key);
-      if (present && present.size === reference.size) {
+      // Blobs never change once written (content-addressed), so one already in DIR is the same blob.
+      if (present && (reference.size === undefined || present.size === reference.size)) {
         report.blobsAlreadyPresent++;
         continue;
       }
@@ -69,7 +70,7 @@ export async function backupDataDir(dataDir: string, outDir: string): Promise<Ba
         report.problems.push(`${reference.key} (${reference.owner}) is missing from the live store`);
         continue;
       }
-      if (createHash('sha256').update(bytes).digest('hex') !== reference.sha256) {
+      if (reference.sha256 !== undefined && createHash('sha256').update(bytes).digest('hex') !== reference.sha256) {
         report.problems.push(`${reference.key} (${reference.owner}) does not match its sha256 in the live store`);
         continue;
       }

@@ -4,11 +4,14 @@ import path from 'node:path';
 import type { CatalogueDb } from './catalogue/db.ts';
 import type { BlobStore } from './storage/blobstore.ts';
 
-/** A database row that needs a blob: the key, the bytes it must hold, and who refers to it (for messages). */
+/**
+ * A database row that needs a blob: the key, what the bytes must be (when the row records it; otherwise only the
+ * blob's existence is checked), and who refers to it, for messages (`cover 12`, `release image 34`).
+ */
 export interface BlobReference {
   key: string;
-  sha256: string;
-  size: number;
+  sha256?: string;
+  size?: number;
   owner: string;
 }
 
@@ -90,6 +93,12 @@ function hasTemporaryFiles(blobs: BlobStore): blobs is BlobStore & TemporaryFile
   return typeof (blobs as Partial<TemporaryFiles>).listTemporary === 'function' && typeof (blobs as Partial<TemporaryFiles>).root === 'string';
 }
 
+/** The original a reference points at, by sha256: recorded, or read from an `originals/ab/cd/<sha256>` key. */
+function addSha256(set: Set<string>, reference: BlobReference): void {
+  const sha256 = reference.sha256 ?? /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(reference.key)?.[1];
+  if (sha256) set.add(sha256);
+}
+
 /** sha256 of the original a rendition key was made from (`renditions/ab/<sha256>/WxH.ext`). */
 function renditionSource(key: string): string | undefined {
   return /^renditions\/[0-9a-f]{2}\/([0-9a-f]{64})\//.exec(key)?.[1];
@@ -130,13 +139,15 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
       return;
     }
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const wrong = references.filter((reference) => reference.sha256 !== sha256 || reference.size !== bytes.length);
+    const wrong = references.filter(
+      (reference) => (reference.sha256 !== undefined && reference.sha256 !== sha256) || (reference.size !== undefined && reference.size !== bytes.length),
+    );
     if (wrong.length > 0) {
       const expected = wrong[0]!;
       report.corrupt.push({
         key,
         owners: wrong.map((reference) => reference.owner),
-        detail: `expected ${expected.size} bytes with sha256 ${expected.sha256}, found ${bytes.length} bytes with sha256 ${sha256}`,
+        detail: `expected ${expected.size ?? 'any number of'} bytes with sha256 ${expected.sha256 ?? '(not recorded)'}, found ${bytes.length} bytes with sha256 ${sha256}`,
       });
     }
   });
@@ -144,7 +155,7 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   report.corrupt.sort((a, b) => a.key.localeCompare(b.key));
 
   const referencedSha256 = new Set<string>();
-  for (const references of byKey.values()) for (const reference of references) referencedSha256.add(reference.sha256);
+  for (const references of byKey.values()) for (const reference of references) addSha256(referencedSha256, reference);
 
   const candidates: Garbage[] = [];
   for await (const key of blobs.list('originals/')) {
@@ -173,7 +184,7 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
     const stillReferenced = new Set<string>();
     for await (const reference of referencedBlobs(db, sources)) {
       stillReferenced.add(reference.key);
-      referencedSha256.add(reference.sha256);
+      addSha256(referencedSha256, reference);
     }
     for (const item of report.garbage) {
       if (item.kind === 'orphan-original' && stillReferenced.has(item.key)) continue;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { backupDataDir } from '../backup.ts';
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { formatBytes } from '../fsck.ts';
 
 async function runBackup(options: { out: string }): Promise<void> {
@@ -26,5 +26,13 @@ export function registerBackup(program: Command): void {
     .command('backup')
     .description('back up the embedded default (SQLite catalogue + image files) into DIR, consistently, while the server runs')
     .requiredOption('--out <dir>', 'backup directory (laid out as a data directory); reusing one copies only new blobs')
-    .action(runBackup);
+    .action(async (options) => {
+      try {
+        await runBackup(options);
+      } catch (error) {
+        if (error instanceof ConfigError) throw error;
+        process.stderr.write(`jacket backup: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
 }

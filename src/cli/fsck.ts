@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createServices } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { formatBytes, fsck, type FsckReport, type Garbage } from '../fsck.ts';
 
 interface FsckCliOptions {
@@ -56,5 +56,13 @@ export function registerFsck(program: Command): void {
     .option('--repair', 'delete the garbage found (orphan blobs, stale temp files) and report what was deleted')
     .option('--json', 'print the report as JSON')
     .option('--grace-seconds <seconds>', 'leave garbage younger than this alone: a running server may be writing it', '300')
-    .action(runFsck);
+    .action(async (options) => {
+      try {
+        await runFsck(options);
+      } catch (error) {
+        if (error instanceof ConfigError) throw error;
+        process.stderr.write(`jacket fsck: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+      }
+    });
 }
