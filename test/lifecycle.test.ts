@@ -147,3 +147,23 @@ test('kill -9 during concurrent uploads: fsck is clean and every acknowledged up
   again.child.kill('SIGTERM');
   assert.equal(await again.exited, 0);
 });
+
+test('JACKET_SHUTDOWN_TIMEOUT bounds the wait for a request that never finishes', async () => {
+  const jacket = await start({ JACKET_DATA_DIR: await dataDir(), JACKET_SHUTDOWN_TIMEOUT: '1' });
+  const { body, contentType } = await multipart(await noiseImage(64));
+  const { port } = new URL(jacket.url);
+  const request = http.request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/b/upload2',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': contentType, 'content-length': body.length, 'x-request-id': 'stalled-upload' },
+  });
+  request.on('error', () => {}); // the server gives up on it
+  request.write(body.subarray(0, 100)); // and never the rest
+  await waitFor(() => jacket.lines.some((line) => line.includes('"reqId":"stalled-upload"')), 'the upload to reach the server');
+  jacket.child.kill('SIGTERM');
+  assert.equal(await jacket.exited, 1, 'a forced exit says so');
+  assert.ok(jacket.lines.some((line) => line.includes('shutdown timeout reached')));
+  request.destroy();
+});
