@@ -87,7 +87,7 @@ export function installOperations(app: FastifyInstance, services: Services): voi
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', async (request, reply) => {
     const checks: Record<string, string> = {};
     const failing: string[] = [];
     await Promise.all(
@@ -96,7 +96,9 @@ export function installOperations(app: FastifyInstance, services: Services): voi
           await withTimeout(check);
           checks[component] = 'ok';
         } catch (error) {
-          checks[component] = `down: ${(error as Error).message}`;
+          // The reason (paths, hosts) goes to the log, not to whoever can reach this public URL.
+          request.log.warn({ component, err: error }, `readiness: ${component} is down`);
+          checks[component] = 'down';
           failing.push(component);
         }
       }),
