@@ -34,6 +34,8 @@ import { openBlobStore } from './storage/open.ts';
 import pino from 'pino';
 import type { RedisLog } from './redis/connect.ts';
 import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
+import { Metrics } from './metrics.ts';
+import { installOperations, operationsServerOptions } from './http/operations.ts';
 
 /** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
 export interface Hooks {
@@ -63,6 +65,8 @@ export interface Services {
   changes: ChangeBus;
   /** Developer keys (issue 4). */
   keys: KeyService;
+  /** Prometheus metrics of this instance (its own registry): upstream latency, limit refusals … (src/metrics.ts). */
+  metrics: Metrics;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
   mirror: { openLibrary?: OpenLibraryMirror; coverArtArchive?: CoverArtArchiveMirror };
@@ -114,6 +118,7 @@ export async function createServices(config: Config): Promise<Services> {
     changes,
     keys,
     moderation: config.moderation,
+    metrics: new Metrics(),
     generatedAdminToken: generatedToken,
     async close() {
       await changes.close();
@@ -164,7 +169,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const rendered = errorBody(error);
       void reply.code(rendered.status).headers(rendered.headers).header('access-control-allow-origin', '*').send(rendered.body);
     },
+    ...operationsServerOptions(config),
   });
+  installOperations(app, services);
 
   app.addHook('onRequest', async (request, reply) => {
     const length = Number(request.headers['content-length'] ?? 0);

@@ -85,6 +85,10 @@ export const SETTINGS: Setting[] = [
     meaning: '`redis://host:6379` shares rate limits, quotas and cache-invalidation messages between instances. Losing Redis degrades to per-instance limits with a warning.',
   },
   { env: 'JACKET_REDIS_PREFIX', default: 'jacket:', meaning: 'Prefix of every Redis key and channel Jacket uses, so several installations can share one Redis.' },
+  { env: 'JACKET_METRICS_PORT', default: '(main port)', meaning: 'Serve `GET /metrics` on this separate port (same `HOST`) instead of the main one.' },
+  { env: 'JACKET_SHUTDOWN_TIMEOUT', default: '15', meaning: 'Seconds a SIGTERM/SIGINT waits for in-flight requests and writes before forcing the exit.' },
+  { env: 'JACKET_TLS_CERT', default: '(none)', meaning: 'PEM certificate (chain) file; with `JACKET_TLS_KEY`, Jacket serves HTTPS itself, HTTP/2 where the client offers it.' },
+  { env: 'JACKET_TLS_KEY', default: '(none)', meaning: 'PEM private key file for `JACKET_TLS_CERT`.' },
 ];
 
 /** Where image bytes live: a folder, or an S3 bucket and key prefix. */
@@ -138,6 +142,11 @@ export interface Config {
   storage: StorageConfig;
   redisUrl: string | undefined;
   redisPrefix: string;
+  /** A separate port for `/metrics`; undefined serves it on the main port. */
+  metricsPort: number | undefined;
+  shutdownTimeoutMs: number;
+  tlsCertPath: string | undefined;
+  tlsKeyPath: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -257,6 +266,9 @@ export function loadConfig(env: Env = process.env): Config {
     storage: storage(env, path.resolve(str(env, 'JACKET_DATA_DIR') ?? './data')),
     redisUrl: redisUrl(env),
     redisPrefix: str(env, 'JACKET_REDIS_PREFIX') ?? 'jacket:',
+    metricsPort: str(env, 'JACKET_METRICS_PORT') === undefined ? undefined : int(env, 'JACKET_METRICS_PORT', 0),
+    shutdownTimeoutMs: int(env, 'JACKET_SHUTDOWN_TIMEOUT', 15, 1) * 1000,
+    ...tlsPaths(env),
   };
 }
 
@@ -299,4 +311,11 @@ function storage(env: Env, dataDir: string): StorageConfig {
     credentials:
       accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(str(env, 'AWS_SESSION_TOKEN') ? { sessionToken: str(env, 'AWS_SESSION_TOKEN')! } : {}) } : undefined,
   };
+}
+
+function tlsPaths(env: Env): { tlsCertPath: string | undefined; tlsKeyPath: string | undefined } {
+  const cert = str(env, 'JACKET_TLS_CERT');
+  const key = str(env, 'JACKET_TLS_KEY');
+  if ((cert === undefined) !== (key === undefined)) throw new ConfigError('JACKET_TLS_CERT and JACKET_TLS_KEY must be set together');
+  return { tlsCertPath: cert && path.resolve(cert), tlsKeyPath: key && path.resolve(key) };
 }

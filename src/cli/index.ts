@@ -3,6 +3,8 @@ import { registerServe } from './serve.ts';
 import { registerCoverArtArchive } from './coverartarchive.ts';
 import { registerKeys } from './keys.ts';
 import { registerMigrateStorage } from './migrate-storage.ts';
+import { registerFsck } from './fsck.ts';
+import { registerBackup } from './backup.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
@@ -12,5 +14,7 @@ export function buildCli(): Command {
   registerCoverArtArchive(program);
   registerKeys(program);
   registerMigrateStorage(program);
+  registerFsck(program);
+  registerBackup(program);
   return program;
 }

@@ -12,11 +12,30 @@ async function serve(): Promise<void> {
     );
   }
   let closing = false;
+  // Graceful: stop accepting connections, let in-flight requests (and the blob and row writes inside them) finish,
+  // close the database, exit 0. A request that outlives JACKET_SHUTDOWN_TIMEOUT is cut and the exit code says so;
+  // crash safety (blob before row, atomic writes) makes even that cut harmless.
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
+    app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: finishing in-flight requests');
+    const deadline = setTimeout(() => {
+      app.log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout reached: exiting with requests still in flight');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    // server.close() drops only the keep-alive connections idle at that moment; one whose request finishes later
+    // would hold the exit until the client lets go, so keep dropping the ones that become idle.
+    const server = app.server as { closeIdleConnections?: () => void };
+    const sweep = setInterval(() => server.closeIdleConnections?.(), 50);
+    sweep.unref();
+    try {
+      await app.close();
+    } catch (error) {
+      app.log.error({ err: error }, 'error while shutting down');
+      process.exit(1);
+    }
+    app.log.info('shut down cleanly');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { CatalogueDb } from './catalogue/db.ts';
+import type { BlobStore } from './storage/blobstore.ts';
+
+/**
+ * A database row that needs a blob: the key, what the bytes must be (when the row records it; otherwise only the
+ * blob's existence is checked), and who refers to it, for messages (`cover 12`, `release image 34`).
+ */
+export interface BlobReference {
+  key: string;
+  sha256?: string;
+  size?: number;
+  owner: string;
+}
+
+/** Everything in the database that points at blobs. Yields in batches so a large catalogue is never all in memory. */
+export type BlobReferenceSource = (db: CatalogueDb) => AsyncIterable<BlobReference>;
+
+const PAGE = 1000;
+
+/** Every cover row, deleted or pending included: their blobs must stay (undelete, moderation). */
+export async function* coverBlobReferences(db: CatalogueDb): AsyncIterable<BlobReference> {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('covers')
+      .select(['id', 'blob_key', 'sha256', 'byte_size'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    for (const row of rows) yield { key: row.blob_key, sha256: row.sha256, size: Number(row.byte_size), owner: `cover ${row.id}` };
+    if (rows.length < PAGE) return;
+    after = Number(rows[rows.length - 1]!.id);
+  }
+}
+
+/**
+ * The sources of blob references. A table that stores blob keys adds its source here (one line), and fsck checks
+ * its blobs and keeps them out of the garbage; `jacket backup` uses the same list.
+ */
+export const BLOB_REFERENCE_SOURCES: BlobReferenceSource[] = [coverBlobReferences];
+
+export async function* referencedBlobs(db: CatalogueDb, sources: BlobReferenceSource[] = BLOB_REFERENCE_SOURCES): AsyncIterable<BlobReference> {
+  for (const source of sources) yield* source(db);
+}
+
+export type GarbageKind = 'orphan-original' | 'orphan-rendition' | 'temp-file';
+
+export interface Garbage {
+  kind: GarbageKind;
+  /** A blob key, or the path of a temp file. */
+  key: string;
+  bytes: number;
+}
+
+export interface BlobProblem {
+  key: string;
+  owners: string[];
+  detail: string;
+}
+
+export interface FsckReport {
+  referencesChecked: number;
+  blobsChecked: number;
+  missing: BlobProblem[];
+  corrupt: BlobProblem[];
+  garbage: Garbage[];
+  /** Garbage younger than the grace period: possibly a write in progress on a running server, left alone. */
+  recent: Garbage[];
+  /** What `--repair` deleted. */
+  repaired: Garbage[];
+}
+
+export interface FsckOptions {
+  repair?: boolean;
+  /** Garbage younger than this is reported as recent and never deleted (a live server may be writing it). */
+  graceMs?: number;
+  sources?: BlobReferenceSource[];
+  /** Blobs hashed at once. */
+  concurrency?: number;
+}
+
+/** The shape of store that keeps temp files on local disk (FsBlobStore). */
+interface TemporaryFiles {
+  root: string;
+  listTemporary(): Promise<string[]>;
+}
+
+function hasTemporaryFiles(blobs: BlobStore): blobs is BlobStore & TemporaryFiles {
+  return typeof (blobs as Partial<TemporaryFiles>).listTemporary === 'function' && typeof (blobs as Partial<TemporaryFiles>).root === 'string';
+}
+
+/** The original a reference points at, by sha256: recorded, or read from an `originals/ab/cd/<sha256>` key. */
+function addSha256(set: Set<string>, reference: BlobReference): void {
+  const sha256 = reference.sha256 ?? /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(reference.key)?.[1];
+  if (sha256) set.add(sha256);
+}
+
+/** sha256 of the original a rendition key was made from (`renditions/ab/<sha256>/WxH.ext`). */
+function renditionSource(key: string): string | undefined {
+  return /^renditions\/[0-9a-f]{2}\/([0-9a-f]{64})\//.exec(key)?.[1];
+}
+
+async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/**
+ * Catalogue and storage agree when every referenced blob exists with the recorded hash and size. Blobs nobody
+ * refers to and leftover temp files are garbage: a crash between writing a blob and committing its row leaves
+ * exactly that, by design, so garbage is reported (and collected with `repair`) but is not an error.
+ */
+export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptions = {}): Promise<FsckReport> {
+  const sources = options.sources ?? BLOB_REFERENCE_SOURCES;
+  const graceMs = options.graceMs ?? 0;
+  const report: FsckReport = { referencesChecked: 0, blobsChecked: 0, missing: [], corrupt: [], garbage: [], recent: [], repaired: [] };
+
+  const byKey = new Map<string, BlobReference[]>();
+  for await (const reference of referencedBlobs(db, sources)) {
+    report.referencesChecked++;
+    const list = byKey.get(reference.key);
+    if (list) list.push(reference);
+    else byKey.set(reference.key, [reference]);
+  }
+
+  await mapLimit([...byKey.entries()], options.concurrency ?? 4, async ([key, references]) => {
+    report.blobsChecked++;
+    const owners = references.map((reference) => reference.owner);
+    const bytes = await blobs.get(key);
+    if (!bytes) {
+      report.missing.push({ key, owners, detail: 'blob is missing' });
+      return;
+    }
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const wrong = references.filter(
+      (reference) => (reference.sha256 !== undefined && reference.sha256 !== sha256) || (reference.size !== undefined && reference.size !== bytes.length),
+    );
+    if (wrong.length > 0) {
+      const expected = wrong[0]!;
+      report.corrupt.push({
+        key,
+        owners: wrong.map((reference) => reference.owner),
+        detail: `expected ${expected.size ?? 'any number of'} bytes with sha256 ${expected.sha256 ?? '(not recorded)'}, found ${bytes.length} bytes with sha256 ${sha256}`,
+      });
+    }
+  });
+  report.missing.sort((a, b) => a.key.localeCompare(b.key));
+  report.corrupt.sort((a, b) => a.key.localeCompare(b.key));
+
+  const referencedSha256 = new Set<string>();
+  for (const references of byKey.values()) for (const reference of references) addSha256(referencedSha256, reference);
+
+  const candidates: Garbage[] = [];
+  for await (const key of blobs.list('originals/')) {
+    if (!byKey.has(key)) candidates.push({ kind: 'orphan-original', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+  }
+  for await (const key of blobs.list('renditions/')) {
+    const source = renditionSource(key);
+    if (source && !referencedSha256.has(source)) candidates.push({ kind: 'orphan-rendition', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+  }
+  if (hasTemporaryFiles(blobs)) {
+    for (const file of await blobs.listTemporary()) {
+      const info = await fs.stat(file).catch(() => undefined);
+      if (info) candidates.push({ kind: 'temp-file', key: file, bytes: info.size });
+    }
+  }
+
+  const now = Date.now();
+  for (const candidate of candidates) {
+    const modified = await modifiedAt(blobs, candidate);
+    if (graceMs > 0 && modified !== undefined && now - modified < graceMs) report.recent.push(candidate);
+    else report.garbage.push(candidate);
+  }
+
+  if (options.repair && report.garbage.length > 0) {
+    // A live server may have committed a row for an "orphan" since we looked: look again just before deleting.
+    const stillReferenced = new Set<string>();
+    for await (const reference of referencedBlobs(db, sources)) {
+      stillReferenced.add(reference.key);
+      addSha256(referencedSha256, reference);
+    }
+    for (const item of report.garbage) {
+      if (item.kind === 'orphan-original' && stillReferenced.has(item.key)) continue;
+      if (item.kind === 'orphan-rendition' && referencedSha256.has(renditionSource(item.key) ?? '')) continue;
+      if (item.kind === 'temp-file') await fs.rm(item.key, { force: true });
+      else await blobs.delete(item.key);
+      report.repaired.push(item);
+    }
+  }
+  return report;
+}
+
+/** When a piece of garbage was last written, where the store can tell (local files); undefined otherwise. */
+async function modifiedAt(blobs: BlobStore, item: Garbage): Promise<number | undefined> {
+  let file: string | undefined;
+  if (item.kind === 'temp-file') file = item.key;
+  else if (hasTemporaryFiles(blobs)) file = path.join(blobs.root, ...item.key.split('/'));
+  if (!file) return undefined;
+  const info = await fs.stat(file).catch(() => undefined);
+  return info?.mtimeMs;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

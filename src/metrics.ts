@@ -1,0 +1,154 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BlobStore } from './storage/blobstore.ts';
+import type { RenditionEngine } from './renditions/engine.ts';
+
+/** Buckets for I/O that is usually fast (local disk) but can stall (network storage, upstream services). */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The Prometheus metrics of one Jacket instance. Each instance has its own Registry (never prom-client's global one)
+ * so several in-process servers (tests, embedding) do not clash. Other layers reach it as `services.metrics`:
+ *
+ *   services.metrics.observeUpstream('musicbrainz', () => fetch(…))   // times a call to a service we depend on
+ *   services.metrics.limitRefusals.inc({ limit: 'keyed-quota' })      // a request refused by a rate limit / quota
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly blobStoreDuration: Histogram<'operation' | 'outcome'>;
+  /** Latency of calls to services Jacket depends on (MusicBrainz, Cover Art Archive, source_url hosts …). */
+  readonly upstreamDuration: Histogram<'upstream' | 'outcome'>;
+  /** Requests refused by a rate limit or quota; `limit` names which one. */
+  readonly limitRefusals: Counter<'limit'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.httpRequests = new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.httpRequestDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Time from receiving a request to sending the last byte of its answer, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.blobStoreDuration = new Histogram({
+      name: 'blob_store_operation_duration_seconds',
+      help: 'Blob store operation latency, by operation (get, put, stat, delete, ping) and outcome (ok, error).',
+      labelNames: ['operation', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'upstream_request_duration_seconds',
+      help: 'Latency of requests to upstream services, by upstream and outcome (ok, error).',
+      labelNames: ['upstream', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.limitRefusals = new Counter({
+      name: 'limit_refusals_total',
+      help: 'Requests refused by a rate limit or quota, by limit.',
+      labelNames: ['limit'],
+      registers,
+    });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Time a call to an upstream service; the outcome label records whether it threw. */
+  async observeUpstream<T>(upstream: string, call: () => Promise<T>): Promise<T> {
+    const end = this.upstreamDuration.startTimer({ upstream });
+    try {
+      const result = await call();
+      end({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    }
+  }
+
+  /**
+   * Rendition cache and image-queue figures, read from the engine only when Prometheus scrapes (no bookkeeping on
+   * the hot path). A memory miss is a request answered from the store or made; a store miss is one that was made.
+   */
+  watchRenditions(engine: RenditionEngine): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'rendition_hits_total',
+      help: 'Renditions served from a cache tier (memory, store).',
+      labelNames: ['tier'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ tier: 'memory' }, engine.stats.memoryHits);
+        this.inc({ tier: 'store' }, engine.stats.storeHits);
+      },
+    });
+    new Counter({
+      name: 'rendition_misses_total',
+      help: 'Renditions not found in a cache tier (memory, store).',
+      labelNames: ['tier'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ tier: 'memory' }, engine.stats.storeHits + engine.stats.made);
+        this.inc({ tier: 'store' }, engine.stats.made);
+      },
+    });
+    new Counter({
+      name: 'rendition_made_total',
+      help: 'Renditions generated from an original.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(engine.stats.made);
+      },
+    });
+    new Gauge({
+      name: 'rendition_queue_depth',
+      help: 'Image operations running or waiting for a worker.',
+      registers,
+      collect() {
+        this.set(engine.queue.depth);
+      },
+    });
+  }
+
+  /**
+   * Time every operation of a blob store. The methods are wrapped on the instance itself, so everything already
+   * holding it (ingest, renditions) is measured too and implementation-specific methods stay reachable.
+   */
+  instrumentBlobStore(blobs: BlobStore): void {
+    const histogram = this.blobStoreDuration;
+    const target = blobs as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const operation of ['get', 'put', 'stat', 'delete', 'ping'] as const) {
+      const original = target[operation];
+      if (typeof original !== 'function') continue;
+      target[operation] = async function (this: unknown, ...args: unknown[]) {
+        const end = histogram.startTimer({ operation });
+        try {
+          const result = await original.apply(blobs, args);
+          end({ outcome: 'ok' });
+          return result;
+        } catch (error) {
+          end({ outcome: 'error' });
+          throw error;
+        }
+      };
+    }
+  }
+
+  contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

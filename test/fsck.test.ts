@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { form, makeImage } from './helpers/images.ts';
+import { runJacket } from './helpers/process.ts';
+import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+const anHourAgo = () => new Date(Date.now() - 3600_000);
+
+async function plant(file: string, bytes: Buffer, old = true): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, bytes);
+  if (old) await fs.utimes(file, anHourAgo(), anHourAgo());
+}
+
+const exists = (file: string) => fs.access(file).then(() => true, () => false);
+
+describe('jacket fsck', () => {
+  let dataDir: string;
+  let blobs: string;
+  let jacket: RunningJacket;
+  const covers: Array<{ id: number; bytes: Buffer }> = [];
+
+  before(async () => {
+    dataDir = await makeTempDir('jacket-fsck-');
+    blobs = path.join(dataDir, 'blobs');
+    jacket = await startJacket({ JACKET_DATA_DIR: dataDir });
+    for (const color of ['#aa2020', '#20aa20', '#2020aa']) {
+      const bytes = await makeImage(300, 450, { color });
+      const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes, type: 'image/jpeg' } }) });
+      assert.equal(response.status, 200);
+      covers.push({ id: (await response.json()).id, bytes });
+    }
+    assert.equal((await jacket.get(`/b/id/${covers[0]!.id}-S.jpg`)).status, 200); // a stored rendition of a live cover
+    await jacket.close();
+  });
+  after(() => fs.rm(dataDir, { recursive: true, force: true }));
+
+  test('a consistent store is clean: exit 0, no garbage', async () => {
+    const result = await runJacket(['fsck', '--json'], { JACKET_DATA_DIR: dataDir });
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.blobsChecked, 3);
+    assert.deepEqual([report.missing, report.corrupt, report.garbage], [[], [], []]);
+  });
+
+  test('--repair collects planted orphans and stale temp files, reports them, and keeps everything referenced', async () => {
+    const orphanSha = sha256(randomBytes(16));
+    const orphanOriginal = `originals/${orphanSha.slice(0, 2)}/${orphanSha.slice(2, 4)}/${orphanSha}`;
+    const goneSha = sha256(randomBytes(16));
+    const orphanRendition = `renditions/${goneSha.slice(0, 2)}/${goneSha}/36x58.jpg`;
+    await plant(path.join(blobs, ...orphanOriginal.split('/')), randomBytes(1000));
+    await plant(path.join(blobs, ...orphanRendition.split('/')), randomBytes(500));
+    await plant(path.join(blobs, '.tmp', 'deadbeefdeadbeef.part'), randomBytes(700));
+    // A temp file written just now may belong to a write in progress on a running server: left alone by default.
+    await plant(path.join(blobs, '.tmp', 'cafebabecafebabe.part'), randomBytes(10), false);
+
+    const check = await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir });
+    assert.equal(check.code, 0, 'garbage is expected after a crash, not an error');
+    assert.match(check.stdout, /garbage: 3 items/);
+    assert.match(check.stdout, new RegExp(`orphan original ${orphanOriginal}`));
+    assert.match(check.stdout, new RegExp(`orphan rendition ${orphanRendition}`));
+    assert.match(check.stdout, /stale temp file .*deadbeefdeadbeef\.part/);
+    assert.match(check.stdout, /left alone: 1 recent item/);
+    assert.ok(await exists(path.join(blobs, ...orphanOriginal.split('/'))), 'without --repair nothing is deleted');
+
+    const repair = await runJacket(['fsck', '--repair', '--json'], { JACKET_DATA_DIR: dataDir });
+    assert.equal(repair.code, 0, repair.stderr);
+    const report = JSON.parse(repair.stdout);
+    assert.deepEqual(report.repaired.map((item: { kind: string }) => item.kind).sort(), ['orphan-original', 'orphan-rendition', 'temp-file']);
+    assert.equal(report.repaired.reduce((sum: number, item: { bytes: number }) => sum + item.bytes, 0), 2200);
+    assert.ok(!(await exists(path.join(blobs, ...orphanOriginal.split('/')))));
+    assert.ok(!(await exists(path.join(blobs, ...orphanRendition.split('/')))));
+    assert.ok(!(await exists(path.join(blobs, '.tmp', 'deadbeefdeadbeef.part'))));
+    assert.ok(await exists(path.join(blobs, '.tmp', 'cafebabecafebabe.part')));
+
+    const young = await runJacket(['fsck', '--repair', '--grace-seconds', '0'], { JACKET_DATA_DIR: dataDir });
+    assert.match(young.stdout, /repair: deleted 1 items/);
+    assert.match(young.stdout, /deleted stale temp file .*cafebabecafebabe\.part/);
+
+    const clean = JSON.parse((await runJacket(['fsck', '--json'], { JACKET_DATA_DIR: dataDir })).stdout);
+    assert.deepEqual([clean.missing, clean.corrupt, clean.garbage, clean.recent], [[], [], [], []]);
+    const served = await startJacket({ JACKET_DATA_DIR: dataDir });
+    try {
+      for (const cover of covers) {
+        const response = await served.get(`/b/id/${cover.id}.jpg`);
+        assert.ok(Buffer.from(await response.arrayBuffer()).equals(cover.bytes), `cover ${cover.id} survived the repair`);
+      }
+      assert.equal((await served.get(`/b/id/${covers[0]!.id}-S.jpg`)).status, 200);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test('a missing or corrupt blob fails the check (exit 1) and names the covers; --repair never deletes them', async () => {
+    const [missing, corrupt] = [covers[1]!, covers[2]!];
+    const keyOf = (bytes: Buffer) => {
+      const sha = sha256(bytes);
+      return path.join(blobs, 'originals', sha.slice(0, 2), sha.slice(2, 4), sha);
+    };
+    await fs.rename(keyOf(missing.bytes), `${keyOf(missing.bytes)}.aside`);
+    const flipped = Buffer.from(corrupt.bytes);
+    flipped[flipped.length >> 1] ^= 0xff;
+    await fs.writeFile(keyOf(corrupt.bytes), flipped);
+    try {
+      const result = await runJacket(['fsck', '--repair'], { JACKET_DATA_DIR: dataDir });
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stdout, new RegExp(`MISSING originals/\\S+${sha256(missing.bytes)}: blob is missing \\(needed by cover ${missing.id}\\)`));
+      assert.match(result.stdout, new RegExp(`CORRUPT originals/\\S+${sha256(corrupt.bytes)}: .* \\(needed by cover ${corrupt.id}\\)`));
+      assert.match(result.stdout, /repair: deleted 0 items/);
+      assert.ok(await exists(keyOf(corrupt.bytes)));
+    } finally {
+      await fs.rename(`${keyOf(missing.bytes)}.aside`, keyOf(missing.bytes));
+      await fs.writeFile(keyOf(corrupt.bytes), corrupt.bytes);
+    }
+    assert.equal((await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir })).code, 0);
+  });
+});
