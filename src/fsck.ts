@@ -20,28 +20,37 @@ export type BlobReferenceSource = (db: CatalogueDb) => AsyncIterable<BlobReferen
 
 const PAGE = 1000;
 
-/** Every cover row, deleted or pending included: their blobs must stay (undelete, moderation). */
-export async function* coverBlobReferences(db: CatalogueDb): AsyncIterable<BlobReference> {
-  let after = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom('covers')
-      .select(['id', 'blob_key', 'sha256', 'byte_size'])
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
-    for (const row of rows) yield { key: row.blob_key, sha256: row.sha256, size: Number(row.byte_size), owner: `cover ${row.id}` };
-    if (rows.length < PAGE) return;
-    after = Number(rows[rows.length - 1]!.id);
-  }
+/** Tables whose rows each own one blob, with the columns fsck reads (the same names in every such table). */
+type BlobOwningTable = 'covers' | 'caa_images';
+
+/** Every row of a blob-owning table, deleted or pending included: their blobs must stay (undelete, moderation). */
+function tableBlobReferences(table: BlobOwningTable, label: string): BlobReferenceSource {
+  return async function* (db: CatalogueDb): AsyncIterable<BlobReference> {
+    let after = 0;
+    for (;;) {
+      // Both tables share these column names; Kysely's types are told one of them.
+      const rows = await db
+        .selectFrom(table as 'covers')
+        .select(['id', 'blob_key', 'sha256', 'byte_size'])
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(PAGE)
+        .execute();
+      for (const row of rows) yield { key: row.blob_key, sha256: row.sha256, size: Number(row.byte_size), owner: `${label} ${row.id}` };
+      if (rows.length < PAGE) return;
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  };
 }
+
+export const coverBlobReferences = tableBlobReferences('covers', 'cover');
+export const releaseImageBlobReferences = tableBlobReferences('caa_images', 'release image');
 
 /**
  * The sources of blob references. A table that stores blob keys adds its source here (one line), and fsck checks
  * its blobs and keeps them out of the garbage; `jacket backup` uses the same list.
  */
-export const BLOB_REFERENCE_SOURCES: BlobReferenceSource[] = [coverBlobReferences];
+export const BLOB_REFERENCE_SOURCES: BlobReferenceSource[] = [coverBlobReferences, releaseImageBlobReferences];
 
 export async function* referencedBlobs(db: CatalogueDb, sources: BlobReferenceSource[] = BLOB_REFERENCE_SOURCES): AsyncIterable<BlobReference> {
   for (const source of sources) yield* source(db);

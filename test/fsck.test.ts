@@ -23,6 +23,8 @@ describe('jacket fsck', () => {
   let blobs: string;
   let jacket: RunningJacket;
   const covers: Array<{ id: number; bytes: Buffer }> = [];
+  const release = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
+  let releaseImage: { id: number; bytes: Buffer };
 
   before(async () => {
     dataDir = await makeTempDir('jacket-fsck-');
@@ -35,6 +37,11 @@ describe('jacket fsck', () => {
       covers.push({ id: (await response.json()).id, bytes });
     }
     assert.equal((await jacket.get(`/b/id/${covers[0]!.id}-S.jpg`)).status, 200); // a stored rendition of a live cover
+    // Release images (Cover Art Archive) own blobs too: fsck must check them and never collect them as orphans.
+    const art = await makeImage(400, 400, { format: 'png', color: '#808000' });
+    const added = await jacket.get(`/api/v1/releases/${release}/images`, { method: 'POST', headers: jacket.admin, body: form({ file: { bytes: art, type: 'image/png' }, types: 'Front' }) });
+    assert.equal(added.status, 201);
+    releaseImage = { id: Number((await added.json()).id), bytes: art };
     await jacket.close();
   });
   after(() => fs.rm(dataDir, { recursive: true, force: true }));
@@ -43,7 +50,7 @@ describe('jacket fsck', () => {
     const result = await runJacket(['fsck', '--json'], { JACKET_DATA_DIR: dataDir });
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout);
-    assert.equal(report.blobsChecked, 3);
+    assert.equal(report.blobsChecked, 4);
     assert.deepEqual([report.missing, report.corrupt, report.garbage], [[], [], []]);
   });
 
@@ -90,6 +97,8 @@ describe('jacket fsck', () => {
         assert.ok(Buffer.from(await response.arrayBuffer()).equals(cover.bytes), `cover ${cover.id} survived the repair`);
       }
       assert.equal((await served.get(`/b/id/${covers[0]!.id}-S.jpg`)).status, 200);
+      const file = await served.get(`/download/mbid-${release}/mbid-${release}-${releaseImage.id}.png`);
+      assert.ok(Buffer.from(await file.arrayBuffer()).equals(releaseImage.bytes), 'the release image survived the repair');
     } finally {
       await served.close();
     }
