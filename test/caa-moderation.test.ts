@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ChangeMessage } from '../src/changes.ts';
+import { createTestDatabase, explainMissing, TEST_DATABASE_URL, type TestDatabase } from './helpers/backends.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
@@ -52,16 +53,25 @@ const pathOf = (jacket: RunningJacket, response: Response) => {
   return response.headers.get('location')!.slice(jacket.url.length);
 };
 
-describe('release images under moderation (JACKET_MODERATION=true)', () => {
+// The moderation state is a catalogue column (migration 011): run the whole story on PostgreSQL too when it is there.
+const BACKENDS: Array<'SQLite' | 'PostgreSQL'> = TEST_DATABASE_URL ? ['SQLite', 'PostgreSQL'] : ['SQLite'];
+if (!TEST_DATABASE_URL) explainMissing('PostgreSQL', 'TEST_DATABASE_URL');
+
+for (const backend of BACKENDS) describe(`release images under moderation (JACKET_MODERATION=true), ${backend}`, () => {
   let jacket: RunningJacket;
+  let database: TestDatabase | undefined;
   const messages: ChangeMessage[] = [];
   before(async () => {
-    jacket = await startJacket({ JACKET_MODERATION: 'true' });
+    if (backend === 'PostgreSQL') database = await createTestDatabase();
+    jacket = await startJacket({ JACKET_MODERATION: 'true', ...(database ? { DATABASE_URL: database.url } : {}) });
     jacket.services.changes.subscribe((message) => messages.push(message));
     await putRelease(jacket, LATER, { releaseGroup: GROUP, date: '2005' });
     await putRelease(jacket, EARLIER, { releaseGroup: GROUP, date: '1999' });
   });
-  after(() => jacket.close());
+  after(async () => {
+    await jacket?.close();
+    await database?.drop();
+  });
 
   test('a pending image is listed with approved:false, never chosen as front, its files 404 to the public; approving serves it', async () => {
     const bytes = await makeImage(300, 300, { color: '#aa3311' });
