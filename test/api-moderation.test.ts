@@ -118,7 +118,7 @@ describe('moderation off (the default)', () => {
     assert.equal(status, 'approved');
     assert.equal((await jacket.get('/b/isbn/9780306406157-S.jpg?default=false')).status, 200);
     const queue = await (await jacket.get('/api/v1/moderation', { headers: jacket.admin })).json();
-    assert.deepEqual(queue, { enabled: false, pending: [] });
+    assert.deepEqual(queue, { enabled: false, pending: [], pendingImages: [] });
     const record = await jacket.get(`/api/v1/covers/${id}`);
     assert.equal(record.status, 200);
     const body = await record.json();

@@ -86,6 +86,9 @@ export interface Release {
   date: ReleaseDate | undefined;
 }
 
+/** Jacket's moderation of a release image: only `approved` images are served (see schema.ts). */
+export type ImageStatus = CaaImagesTable['status'];
+
 export interface ReleaseImage {
   id: number;
   release: string;
@@ -93,6 +96,7 @@ export interface ReleaseImage {
   types: number[];
   comment: string;
   approved: boolean;
+  status: ImageStatus;
   edit: number;
   blobKey: string;
   sha256: string;
@@ -115,6 +119,8 @@ export interface NewReleaseImage {
   /** 1-based; absent or past the end appends. */
   position?: number;
   approved?: boolean;
+  /** `pending` under moderation (served to nobody until approved); default `approved`. */
+  status?: ImageStatus;
   /** Keep an existing id and edit id (imports). */
   id?: number;
   edit?: number;
@@ -147,6 +153,7 @@ function toImage(row: CaaImagesTable): ReleaseImage {
     types: row.types === '' ? [] : row.types.split(',').map(Number),
     comment: row.comment,
     approved: Number(row.approved) === 1,
+    status: row.status,
     edit: Number(row.edit_id),
     blobKey: row.blob_key,
     sha256: row.sha256,
@@ -278,10 +285,15 @@ export class ReleaseCatalogue {
     return candidate;
   }
 
-  /** Images of a release in their order. */
-  async imagesOf(release: string, executor: Executor = this.db): Promise<ReleaseImage[]> {
-    const rows = await executor.selectFrom('caa_images').selectAll().where('release', '=', release).orderBy('position').orderBy('id').execute();
-    return rows.map(toImage);
+  /**
+   * Images of a release in their order: the listed ones (approved and pending). Rejected images are kept for audit
+   * but take no place in the order; `withRejected` adds them after the listed ones (merges move them too).
+   */
+  async imagesOf(release: string, executor: Executor = this.db, withRejected = false): Promise<ReleaseImage[]> {
+    let query = executor.selectFrom('caa_images').selectAll().where('release', '=', release);
+    if (!withRejected) query = query.where('status', '<>', 'rejected');
+    const images = (await query.orderBy('position').orderBy('id').execute()).map(toImage);
+    return withRejected ? [...images.filter((image) => image.status !== 'rejected'), ...images.filter((image) => image.status === 'rejected')] : images;
   }
 
   async getImage(id: number, executor: Executor = this.db): Promise<ReleaseImage | undefined> {
@@ -331,7 +343,8 @@ export class ReleaseCatalogue {
         position: index + 1,
         types: input.types.join(','),
         comment: input.comment ?? '',
-        approved: input.approved === false ? 0 : 1,
+        approved: input.approved === false || input.status === 'pending' ? 0 : 1,
+        status: input.status ?? 'approved',
         edit_id: edit,
         blob_key: input.blobKey,
         sha256: input.sha256,
@@ -357,6 +370,7 @@ export class ReleaseCatalogue {
     const image = await this.db.transaction().execute(async (trx) => {
       const current = await this.getImage(id, trx);
       if (!current) throw notFound(`There is no image ${id}.`);
+      if (current.status === 'rejected') throw new JacketError(409, 'image_rejected', `Image ${id} was rejected; approve it first to edit it.`);
       const values: Partial<CaaImagesTable> = {};
       if (changes.types !== undefined) values.types = changes.types.join(',');
       if (changes.comment !== undefined) values.comment = changes.comment;
@@ -387,6 +401,48 @@ export class ReleaseCatalogue {
     });
     this.changed();
     return image;
+  }
+
+  /**
+   * A moderation decision. Approving sets the CAA `approved` field too; rejecting keeps the row (and its blob) for
+   * audit but takes it out of the release's order, as a delete would. A decision can be revised: an image brought
+   * back from `rejected` goes to the end of the order.
+   */
+  async setImageStatus(id: number, status: 'approved' | 'rejected'): Promise<ReleaseImage> {
+    const image = await this.db.transaction().execute(async (trx) => {
+      const current = await this.getImage(id, trx);
+      if (!current) throw notFound(`There is no image ${id}.`);
+      const values: Partial<CaaImagesTable> = { status, approved: status === 'approved' ? 1 : 0 };
+      if (current.status === 'rejected' && status === 'approved') values.position = (await this.imagesOf(current.release, trx)).length + 1;
+      await trx.updateTable('caa_images').set(values).where('id', '=', id).execute();
+      if (status === 'rejected' && current.status !== 'rejected') await this.renumber(trx, await this.imagesOf(current.release, trx));
+      await this.logEdit(trx, status === 'approved' ? 'approve-image' : 'reject-image', current.release, id);
+      return (await this.getImage(id, trx))!;
+    });
+    this.changed();
+    return image;
+  }
+
+  /** An image's moderation state for its uploader; `deleted` when the edit log says it was removed. */
+  async imageState(id: number): Promise<ImageStatus | 'deleted' | undefined> {
+    const image = await this.getImage(id);
+    if (image) return image.status;
+    const removed = await this.db.selectFrom('caa_edits').select('id').where('image_id', '=', id).where('action', '=', 'remove-image').executeTakeFirst();
+    return removed ? 'deleted' : undefined;
+  }
+
+  /** Images waiting for a moderation decision, oldest first. */
+  async pendingImages(limit: number, offset: number): Promise<ReleaseImage[]> {
+    const rows = await this.db
+      .selectFrom('caa_images')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return rows.map(toImage);
   }
 
   /** The explicit choice for a group (null clears it). The release must belong to the group. */
@@ -424,7 +480,7 @@ export class ReleaseCatalogue {
       if (target === oldMbid) throw new JacketError(400, 'merge_into_self', 'A release cannot be merged into itself.');
       if (!(await this.getRelease(oldMbid, trx))) throw notFound(`There is no release ${oldMbid}.`);
       if (!(await this.getRelease(target, trx))) throw notFound(`There is no release ${intoMbid}.`);
-      const moving = await this.imagesOf(oldMbid, trx);
+      const moving = await this.imagesOf(oldMbid, trx, true);
       const existing = await this.imagesOf(target, trx);
       for (const [index, image] of moving.entries()) {
         await trx.updateTable('caa_images').set({ release: target, position: existing.length + index + 1 }).where('id', '=', image.id).execute();
@@ -457,6 +513,8 @@ export class ReleaseCatalogue {
         'in',
         releases.map((release) => release.mbid),
       )
+      // Pending and rejected images are served to nobody, so they cannot make a release the group's front.
+      .where('status', '=', 'approved')
       .orderBy('position')
       .orderBy('id')
       .execute();
@@ -494,14 +552,19 @@ export class ReleaseCatalogue {
 
   /** Every release with at least one image, in MBID order (export). */
   async releasesWithImages(): Promise<string[]> {
-    const rows = await this.db.selectFrom('caa_images').select('release').distinct().orderBy('release').execute();
+    const rows = await this.db.selectFrom('caa_images').select('release').distinct().where('status', '<>', 'rejected').orderBy('release').execute();
     return rows.map((row) => row.release);
   }
 }
 
-/** The front (or back) of a release: the first image in order carrying that type. */
+/** The front (or back) of a release: the first served (approved) image in order carrying that type. */
 export function firstOfType(images: ReleaseImage[], type: number): ReleaseImage | undefined {
-  return images.find((image) => image.types.includes(type));
+  return images.find((image) => image.status === 'approved' && image.types.includes(type));
+}
+
+/** Whether Jacket serves an image's files (pending and rejected images are served to nobody). */
+export function isServed(image: ReleaseImage): boolean {
+  return image.status === 'approved';
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -104,7 +104,13 @@ export interface CaaImagesTable {
   /** Comma-separated CAA type ids, ascending (e.g. `1,14`). */
   types: string;
   comment: string;
+  /** The CAA `approved` field (copied from the upstream by a mirror or an import). */
   approved: number;
+  /**
+   * Jacket's moderation (migration 011): `approved` images are served; `pending` ones are listed with
+   * `approved: false` but served to nobody; `rejected` ones are kept for audit and left out of everything public.
+   */
+  status: 'approved' | 'pending' | 'rejected';
   edit_id: number;
   blob_key: string;
   sha256: string;

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { isVisible, type Cover } from '../catalogue/covers.ts';
+import type { ReleaseImage } from '../catalogue/releases.ts';
 import { JacketError } from '../errors.ts';
 import { parseCoverId } from '../identifiers/index.ts';
+import { publicBase } from './common.ts';
+import { imageJson } from './releases-api.ts';
 
 /** What a person (or the web UI) is told about a cover: everything but storage internals. */
 async function coverRecord(services: Services, cover: Cover) {
@@ -41,6 +44,18 @@ const idParams = {
   required: ['id'],
 } as const;
 
+const imageIdParams = {
+  type: 'object',
+  properties: { id: { type: 'string', description: 'Release image id (Cover Art Archive)' } },
+  required: ['id'],
+} as const;
+
+function imageIdParam(request: FastifyRequest): number {
+  const raw = (request.params as { id: string }).id;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < 1) throw new JacketError(400, 'invalid_id', `"${raw.slice(0, 40)}" is not an image id (a positive whole number).`);
+  return Number(raw);
+}
+
 /**
  * Moderation (JACKET_MODERATION=true): uploads wait as `pending`, served to nobody, until an administrator approves or
  * rejects them. The uploader follows the decision through the public status call. Also the cover record the web UI
@@ -59,7 +74,8 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
     '/api/v1/moderation',
     {
       schema: {
-        summary: 'Covers waiting for a moderation decision (administrator), oldest first',
+        summary: 'Covers (`pending`) and release images (`pendingImages`) waiting for a moderation decision (administrator), oldest first',
+        description: '`limit` and `offset` apply to each list separately.',
         tags: ['moderation'],
         querystring: {
           type: 'object',
@@ -85,7 +101,8 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
         const cover = await catalogue.getCover(Number(row.id));
         if (cover) pending.push(await coverRecord(services, cover));
       }
-      return { enabled: services.moderation, pending };
+      const pendingImages = (await services.releases.pendingImages(limit, offset)).map((image) => imageJson(publicBase(request, services.config), image));
+      return { enabled: services.moderation, pending, pendingImages };
     },
   );
 
@@ -115,6 +132,62 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
       },
     );
   }
+
+  // ---- Release images (the Cover Art Archive dialect): the same decisions, kept on the image ----
+
+  async function existingImage(id: number): Promise<ReleaseImage> {
+    const image = await services.releases.getImage(id);
+    if (image) return image;
+    if ((await services.releases.imageState(id)) === 'deleted') throw new JacketError(409, 'image_deleted', `Image ${id} was deleted; there is nothing to decide.`);
+    throw new JacketError(404, 'not_found', `There is no image ${id}.`);
+  }
+
+  app.get(
+    '/api/v1/moderation/images/:id/image',
+    { schema: { summary: 'The original of any release image, pending and rejected ones included (administrator)', tags: ['moderation'], params: imageIdParams } },
+    async (request, reply) => {
+      await auth.require(request, 'admin');
+      const image = await existingImage(imageIdParam(request));
+      const bytes = await renditions.original(image);
+      if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
+      return reply.type(image.mime).header('cache-control', 'private, no-store').send(bytes);
+    },
+  );
+
+  for (const [action, status] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    app.post(
+      `/api/v1/images/:id/${action}`,
+      {
+        schema: {
+          summary: `${action === 'approve' ? 'Approve a release image: served, approved:true in index.json' : 'Reject a release image: gone from index.json and every route, kept for audit'} (administrator)`,
+          tags: ['moderation'],
+          params: imageIdParams,
+        },
+      },
+      async (request) => {
+        await auth.require(request, 'admin');
+        const image = await services.releases.setImageStatus((await existingImage(imageIdParam(request))).id, status);
+        // A rejected image may have been served before (a revised decision): drop its cached renditions.
+        if (status === 'rejected') services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
+        request.log.info({ imageId: image.id, release: image.release, status }, 'moderation decision');
+        return { id: image.id, release: image.release, status };
+      },
+    );
+  }
+
+  app.get(
+    '/api/v1/images/:id/status',
+    { schema: { summary: 'Moderation state of a release image: pending, approved, rejected or deleted', tags: ['moderation'], params: imageIdParams } },
+    async (request, reply) => {
+      const id = imageIdParam(request);
+      const status = await services.releases.imageState(id);
+      if (status === undefined) throw new JacketError(404, 'not_found', `There is no image ${id}.`);
+      return reply.header('cache-control', 'no-cache').send({ id, status });
+    },
+  );
 
   app.get('/api/v1/covers/:id/status', { schema: { summary: 'Moderation state of a cover: pending, approved, rejected or deleted', tags: ['moderation'], params: idParams } }, async (request, reply) => {
     const cover = await existingCover(coverIdParam(request));

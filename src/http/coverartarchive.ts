@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
-import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
+import { BACK_TYPE, firstOfType, FRONT_TYPE, isServed, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
@@ -231,7 +231,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
           ? firstOfType(images, FRONT_TYPE)
           : segment.selector === 'back'
             ? firstOfType(images, BACK_TYPE)
-            : images.find((candidate) => candidate.id === segment.selector);
+            : images.find((candidate) => candidate.id === segment.selector && isServed(candidate));
       if (!image) {
         const what = typeof segment.selector === 'number' ? `image ${segment.selector}` : `${segment.selector} image`;
         throw new JacketError(404, 'not_found', `No ${what} found for release ${mbid}`);
@@ -314,7 +314,8 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         if (!match || match[1]!.toLowerCase() !== bucketMbid) throw new JacketError(404, 'not_found', 'No such file.');
         const id = Number(match[2]);
         const image = await releases.getImage(id);
-        if (!image || image.release !== release) throw new JacketError(404, 'not_found', 'No such file.');
+        // Pending (moderation) and rejected images are served to nobody; moderators see them through the admin API.
+        if (!image || image.release !== release || !isServed(image)) throw new JacketError(404, 'not_found', 'No such file.');
         const extension = match[4]!.toLowerCase();
         if (match[3] === undefined) {
           const trueExtension = extensionForMime(image.mime);

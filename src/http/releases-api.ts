@@ -33,6 +33,11 @@ const imageSchema = {
     types: { type: 'array', items: { type: 'string' } },
     comment: { type: 'string' },
     approved: { type: 'boolean' },
+    status: {
+      type: 'string',
+      enum: ['approved', 'pending', 'rejected'],
+      description: 'Moderation: with JACKET_MODERATION=true uploads are `pending` (listed with approved:false, served to nobody) until an administrator approves or rejects them',
+    },
     edit: { type: 'integer', description: 'Edit-log id of the change that added the image' },
     mime: { type: 'string' },
     width: { type: 'integer' },
@@ -71,6 +76,7 @@ export function imageJson(base: string, image: ReleaseImage) {
     types: typeNames(image.types),
     comment: image.comment,
     approved: image.approved,
+    status: image.status,
     edit: image.edit,
     mime: image.mime,
     width: image.width,
@@ -127,7 +133,7 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
         tags: TAGS,
         summary: 'Add an image to a release',
         description:
-          'multipart/form-data with `file` (JPEG, PNG, GIF, WebP or AVIF), `types` (comma-separated names, e.g. `Front,Booklet`), `comment`, and optional `position` (1-based; default: last). A release that does not exist yet is created. Answers 201.',
+          'multipart/form-data with `file` (JPEG, PNG, GIF, WebP or AVIF), `types` (comma-separated names, e.g. `Front,Booklet`), `comment`, and optional `position` (1-based; default: last). A release that does not exist yet is created. Answers 201. With JACKET_MODERATION=true the image is `pending`: listed in index.json with approved:false but served to nobody until an administrator approves it (`GET /api/v1/images/{id}/status` tells the uploader).',
         consumes: ['multipart/form-data'],
         security,
         params: mbidParams,
@@ -154,6 +160,7 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
         comment: form.fields.get('comment')?.[0] ?? '',
         position,
         approved: !services.moderation,
+        status: services.moderation ? 'pending' : 'approved',
       });
       return reply.code(201).send(imageJson(base(request), image));
     },

@@ -3,6 +3,7 @@ import * as m001 from './001_openlibrary.ts';
 import * as m002 from './002_coverartarchive.ts';
 import * as m003 from './003_keys.ts';
 import * as m010 from './010_mirror.ts';
+import * as m011 from './011_caa_image_status.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '002_coverartarchive': m002,
   '003_keys': m003,
   '010_mirror': m010,
+  '011_caa_image_status': m011,
 };

@@ -44,10 +44,13 @@ function imageCard(mbid, image, position) {
   const id = String(image.id);
   const thumb = image.thumbnails?.['250'] ?? image.thumbnails?.small ?? image.image;
   const base = `/release/${mbid}/${id}`;
+  const picture = h('img', { src: thumb, alt: `${image.types.join(', ') || 'Image'} (image ${position} of release ${mbid})`, loading: 'lazy' });
+  // Under moderation a pending image is listed (approved: false) but its files answer 404 until approved.
+  if (!image.approved) picture.addEventListener('error', () => picture.replaceWith(h('span', { class: 'small muted' }, 'Not served until a moderator approves it.')));
   return h(
     'li',
     { class: 'image-card' },
-    h('a', { href: image.image }, h('img', { src: thumb, alt: `${image.types.join(', ') || 'Image'} (image ${position} of release ${mbid})`, loading: 'lazy' })),
+    h('a', { href: image.image }, picture),
     h(
       'div',
       {},

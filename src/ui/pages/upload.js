@@ -161,7 +161,25 @@ export async function render(main) {
     }
     if (kind === 'release') {
       const mbid = main.querySelector('#mbid').value.trim().toLowerCase();
-      clear(result, notice('ok', h('p', {}, `Uploaded as image ${answer.data?.id}. `, h('a', { href: `/ui/release/${mbid}` }, 'See the release'))));
+      const imageId = answer.data?.id;
+      const imageStatus = answer.data?.status ?? 'approved';
+      clear(
+        result,
+        notice(
+          imageStatus === 'pending' ? 'warn' : 'ok',
+          h('p', {}, `Uploaded as image ${imageId}. `, h('a', { href: `/ui/release/${mbid}`, id: 'result-link' }, 'See the release')),
+          imageStatus === 'pending'
+            ? h(
+                'p',
+                { id: 'moderation-status' },
+                'It waits for a moderator: listed on the release as awaiting approval, but not served until approved. Status: ',
+                h('strong', {}, 'pending'),
+                ' ',
+                h('button', { type: 'button', class: 'secondary', onclick: (e) => refreshStatus(`/api/v1/images/${imageId}/status`, e.currentTarget.parentElement) }, 'Check again'),
+              )
+            : null,
+        ),
+      );
       return;
     }
     const id = answer.data.id;
@@ -172,15 +190,15 @@ export async function render(main) {
         status === 'pending' ? 'warn' : 'ok',
         h('p', {}, `Uploaded as cover ${id}. `, h('a', { href: `/ui/cover/${id}`, id: 'result-link' }, `View cover ${id}`)),
         status === 'pending'
-          ? h('p', { id: 'moderation-status' }, 'It waits for a moderator and is not served until approved. Status: ', h('strong', {}, 'pending'), ' ', h('button', { type: 'button', class: 'secondary', onclick: (e) => refreshStatus(id, e.currentTarget.parentElement) }, 'Check again'))
+          ? h('p', { id: 'moderation-status' }, 'It waits for a moderator and is not served until approved. Status: ', h('strong', {}, 'pending'), ' ', h('button', { type: 'button', class: 'secondary', onclick: (e) => refreshStatus(`/api/v1/covers/${id}/status`, e.currentTarget.parentElement) }, 'Check again'))
           : null,
       ),
     );
     result.querySelector('a')?.focus();
   }
 
-  async function refreshStatus(id, paragraph) {
-    const answer = await api(`/api/v1/covers/${id}/status`);
+  async function refreshStatus(path, paragraph) {
+    const answer = await api(path);
     const status = answer.ok ? answer.data.status : 'unknown';
     paragraph.querySelector('strong').textContent = status;
   }
