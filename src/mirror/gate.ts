@@ -3,12 +3,15 @@ import { JacketError } from '../errors.ts';
 import type { Rate } from '../limits/rate.ts';
 
 /**
- * Politeness towards one upstream: requests leave at most `count` per `intervalMs`, evenly spaced, whoever asks.
- * A Retry-After from the upstream pushes every later request back. A caller that would have to wait longer than
- * `maxWaitMs` is refused at once (503) rather than left hanging.
+ * Politeness towards one upstream: requests leave at most `limit` per `windowMs`, evenly spaced, whoever asks.
+ * Waiters are chained, each leaving at least one spacing after the previous one actually left, so a late timer on a
+ * loaded machine never lets two requests out close together. A Retry-After from the upstream pushes every later
+ * request back. A caller that would have to wait longer than `maxWaitMs` is refused at once (503), never left hanging.
  */
 export class UpstreamGate {
-  private nextSlot = 0;
+  private projected = 0;
+  private blockedUntil = 0;
+  private lastDeparture: Promise<number> = Promise.resolve(0);
   private readonly spacingMs: number;
   private readonly maxWaitMs: number;
 
@@ -19,20 +22,26 @@ export class UpstreamGate {
 
   async schedule<T>(request: () => Promise<T>): Promise<T> {
     const now = Date.now();
-    const slot = Math.max(now, this.nextSlot);
+    const slot = Math.max(now, this.projected, this.blockedUntil);
     if (slot - now > this.maxWaitMs) {
       throw new JacketError(503, 'upstream_busy', 'The upstream cover service is being asked as fast as politeness allows; try again shortly.', {
         'retry-after': String(Math.ceil((slot - now) / 1000)),
       });
     }
-    this.nextSlot = slot + this.spacingMs;
-    if (slot > now) await new Promise((resolve) => setTimeout(resolve, slot - now));
+    this.projected = slot + this.spacingMs;
+    const previous = this.lastDeparture;
+    let depart!: (at: number) => void;
+    this.lastDeparture = new Promise((resolve) => (depart = resolve));
+    const previousAt = await previous;
+    const wait = Math.max(previousAt + this.spacingMs, this.blockedUntil) - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    depart(Date.now());
     return request();
   }
 
   /** The upstream asked us to wait (429/503 with Retry-After). */
   backOff(retryAfterMs: number): void {
-    this.nextSlot = Math.max(this.nextSlot, Date.now() + retryAfterMs);
+    this.blockedUntil = Math.max(this.blockedUntil, Date.now() + retryAfterMs);
   }
 }
 
