@@ -8,6 +8,7 @@ export interface Database {
   entities: EntitiesTable;
   covers: CoversTable;
   identifiers: IdentifiersTable;
+  pending_cover_links: PendingCoverLinksTable;
 }
 
 export interface SettingsTable {
@@ -54,5 +55,13 @@ export interface IdentifiersTable {
   value: string;
   olid: string;
   cover_id: number;
+  created_at: number;
+}
+
+/** A cover → entity link known before the cover was imported (editions dump, identifier mapping). */
+export interface PendingCoverLinksTable {
+  cover_id: number;
+  olid: string;
+  kind: 'edition' | 'work' | 'author';
   created_at: number;
 }

@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.ts';
+import { registerBulk } from './bulk.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
   const program = new Command();
   program.name('jacket').description('Jacket, a self-hosted cover-art server').showHelpAfterError();
   registerServe(program);
+  registerBulk(program);
   return program;
 }
