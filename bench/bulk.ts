@@ -21,8 +21,11 @@ const count = Number(process.argv[2] ?? 20000);
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-bench-bulk-'));
 const source = path.join(root, 'source');
 
-// One small cover (about 3 KB, 180×270), made distinct per id by a JPEG comment segment right after SOI.
-const base = await sharp({ create: { width: 180, height: 270, channels: 3, background: '#7a4f2d' } }).jpeg({ quality: 80 }).toBuffer();
+// One small cover (180×270 of noise, JPEG quality 80: about 20 KiB, the size of a typical Open Library -M cover),
+// made distinct per id by a JPEG comment segment right after SOI.
+const noise = Buffer.alloc(180 * 270 * 3);
+for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + ((i * i) % 251)) % 256;
+const base = await sharp(noise, { raw: { width: 180, height: 270, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
 function coverBytes(id: number): Buffer {
   const text = Buffer.from(`jacket bench cover ${id}`);
   const segment = Buffer.alloc(4);

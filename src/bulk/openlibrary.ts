@@ -234,7 +234,7 @@ export async function exportOpenLibrary(
     .executeTakeFirstOrThrow();
   const bar = (options.progress ?? noProgress)({ label: 'export openlibrary', unit: 'covers', total: Number(countRow.count) });
   // Renditions queue on the image workers; stay within what the queue accepts.
-  const concurrency = sizes.length > 0 ? config.imageConcurrency + Math.min(config.imageQueue, config.imageConcurrency) : 16;
+  const concurrency = sizes.length > 0 ? config.imageConcurrency + Math.min(config.imageQueue, config.imageConcurrency) : 64;
   const writers = new Map<Series, TarWriter>();
   let currentBatch = -1;
   const closeAll = async () => {
