@@ -225,13 +225,15 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     t.add(os.path.join(w, 'eightM.bin'), arcname='covers/0000000008-M.jpg')
     t.add(os.path.join(w, 'broken.bin'), arcname='covers/0000000009.jpg')
     t.add(os.path.join(w, 'seven.bin'), arcname='covers/readme.txt')
+    l = tarfile.TarInfo('covers/0000000010.jpg'); l.type = tarfile.SYMTYPE; l.linkname = '0000000007.jpg'; t.addfile(l)
 `;
     await fs.mkdir(path.join(work, 'pyarchive'));
     execFileSync('python3', ['-c', script, work]);
     const run = await jacket(dataDir, 'import', 'openlibrary', path.join(work, 'pyarchive'));
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stdout, /2 covers imported/);
-    assert.match(run.stdout, /skipped 2:/);
+    assert.match(run.stdout, /skipped 3:/);
+    assert.match(run.stdout, /not_a_file: 1\n\s+e\.g\. fixture\.tar:covers\/0000000010\.jpg: a symlink entry/);
     assert.match(run.stdout, /not_an_id: 1\n\s+e\.g\. fixture\.tar:covers\/readme\.txt/);
     assert.match(run.stdout, /corrupt_image: 1\n\s+e\.g\. fixture\.tar:covers\/0000000009\.jpg/);
     const services = await openServices(dataDir);
@@ -248,6 +250,12 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     } finally {
       await services.close();
     }
+  });
+
+  test('an input that does not exist is a usage error (exit code 2)', async () => {
+    const run = await jacket(dataDir, 'import', 'openlibrary', path.join(work, 'no-such-folder'));
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /no-such-folder does not exist/);
   });
 
   test('a truncated archive: entries before the cut are imported, the damage is reported', async () => {

@@ -9,7 +9,7 @@ import { parseEditionLine, readLines } from '../src/bulk/editions.ts';
 import { formatRow, idNamesFor, parseIdMapLine, parseOlKey } from '../src/bulk/idmap.ts';
 import { jpegHeader } from '../src/bulk/jpeg-header.ts';
 import { archiveName, archivePath, entryName, parseEntryName, seriesOfArchive } from '../src/bulk/layout.ts';
-import { Problems } from '../src/bulk/report.ts';
+import { Problems, Progress } from '../src/bulk/report.ts';
 import { parseIndex, readTar, TarWriter } from '../src/bulk/tar.ts';
 import { quickInspect } from '../src/bulk/validate.ts';
 import { makeImage } from './helpers/images.ts';
@@ -253,4 +253,14 @@ test('problems keep counts and the first examples', () => {
   assert.equal(lines[0], 'skipped 9:');
   assert.equal(lines[1], '  not_an_id: 8');
   assert.equal(lines.filter((line) => line.includes('e.g. entry')).length, 5);
+});
+
+test('without a terminal, progress is plain lines with rate, percentage and ETA', () => {
+  const written: string[] = [];
+  const stream = { isTTY: false, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+  const progress = new Progress({ label: 'import openlibrary', unit: 'covers', total: 1000, stream, intervalSeconds: 0 });
+  progress.update(250, 42);
+  progress.stop();
+  assert.equal(written.length, 1);
+  assert.match(written[0]!, /^import openlibrary: 42 covers, \d+ covers\/s, 25\.0%, ETA (\d+s|\?)\n$/);
 });

@@ -153,7 +153,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
       try {
         for await (const item of readTar(archive, config.maxUploadBytes, (bytes) => (bytesRead += bytes))) {
           if (item.kind === 'other') {
-            if (!item.name.endsWith('/')) problems.add('not_a_file', `${where}:${item.name}: not a regular file`);
+            if (item.type !== 'directory') problems.add('not_a_file', `${where}:${item.name}: a ${item.type} entry, not a regular file`);
             continue;
           }
           const parsed = parseEntryName(item.name);

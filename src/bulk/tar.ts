@@ -119,7 +119,7 @@ export type TarItem =
   /** A regular file larger than the limit: its data was read past, not kept. */
   | { kind: 'too-large'; name: string; size: number }
   /** Directories, links and other non-file entries. */
-  | { kind: 'other'; name: string };
+  | { kind: 'other'; name: string; type: string };
 
 /**
  * The entries of a tar file, one at a time, each file's bytes read into memory only up to `maxEntryBytes`. A
@@ -136,7 +136,7 @@ export async function* readTar(file: string, maxEntryBytes: number, onBytes?: (b
     const { header } = entry;
     if (header.type !== 'file' && header.type !== 'contiguous-file') {
       entry.resume();
-      yield { kind: 'other', name: header.name };
+      yield { kind: 'other', name: header.name, type: String(header.type) };
       continue;
     }
     const size = header.size ?? 0;
