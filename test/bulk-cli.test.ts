@@ -321,4 +321,30 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
       await server.close();
     }
   });
+
+  test('an export reports covers it cannot fully write and exports the rest (exit code 1)', async () => {
+    const store = path.join(work, 'damaged-store');
+    const services = await openServices(store);
+    try {
+      const good = await services.ingest.addCover({ category: 'b', bytes: await makeImage(100, 150) });
+      // Rows whose bytes went bad on disk: one unreadable by the image library, one whose blob is gone.
+      const garbage = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64, 1), Buffer.from([0xff, 0xd9])]);
+      await services.blobs.put('originals/aa/aa/' + 'a'.repeat(64), garbage);
+      const row = { category: 'b' as const, mime: 'image/jpeg', width: 100, height: 150, byteSize: garbage.length };
+      await services.catalogue.addCover({ ...row, id: good.id + 1, blobKey: 'originals/aa/aa/' + 'a'.repeat(64), sha256: 'a'.repeat(64) });
+      await services.catalogue.addCover({ ...row, id: good.id + 2, blobKey: 'originals/bb/bb/' + 'b'.repeat(64), sha256: 'b'.repeat(64) });
+    } finally {
+      await services.close();
+    }
+    const out = path.join(work, 'damaged-export');
+    const run = await jacket(store, 'export', 'openlibrary', '--out', out, '--sizes', 'S');
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /exported 2 covers into 2 archives/);
+    assert.match(run.stdout, /rendition_failed: 1/);
+    assert.match(run.stdout, /missing_blob: 1/);
+    const originals = parseIndex(await fs.readFile(path.join(out, 'covers_0000/covers_0000_00.tar.index'), 'utf8'));
+    assert.deepEqual(originals.map((entry) => entry.name), ['0000000001.jpg', '0000000002.jpg']);
+    const sizes = parseIndex(await fs.readFile(path.join(out, 's_covers_0000/s_covers_0000_00.tar.index'), 'utf8'));
+    assert.deepEqual(sizes.map((entry) => entry.name), ['0000000001-S.jpg']);
+  });
 });

@@ -259,9 +259,14 @@ export async function exportOpenLibrary(
       const original = await blobs.get(cover.blobKey);
       if (!original) return { cover, error: 'missing_blob' as const };
       const sized: Array<[OpenLibrarySize, Buffer]> = [];
-      for (const size of sizes) {
-        const rendition = await renditions.get(cover, openLibrarySize(cover.width, cover.height, size), 'jpeg');
-        sized.push([size, rendition.bytes]);
+      try {
+        for (const size of sizes) {
+          const rendition = await renditions.get(cover, openLibrarySize(cover.width, cover.height, size), 'jpeg');
+          sized.push([size, rendition.bytes]);
+        }
+      } catch (error) {
+        // The original is still exported; only its size entries are missing, and said so.
+        return { cover, original, sized: [], renditionError: (error as Error).message };
       }
       return { cover, original, sized };
     });
@@ -272,6 +277,7 @@ export async function exportOpenLibrary(
         continue;
       }
       const { cover, original, sized } = item;
+      if ('renditionError' in item) summary.problems.add('rendition_failed', `cover ${cover.id}: its sizes could not be made (${item.renditionError}); the original was exported`);
       if (batchOf(cover.id) !== currentBatch) {
         await closeAll();
         currentBatch = batchOf(cover.id);
