@@ -87,11 +87,12 @@ describe('export → import round trip through the CLI', () => {
       jacket(source, 'export', 'openlibrary', '--out', path.join(work, 'archives')),
       jacket(source, 'export', 'idmap', '--out', path.join(work, 'idmap.tsv')),
     ]);
+    // The imports run while a server serves the target store.
+    targetServer = await startJacket({ JACKET_DATA_DIR: target });
     // The mapping first: its cover links wait for the covers, which the archive import then picks up.
     importRuns = [await jacket(target, 'import', 'idmap', path.join(work, 'idmap.tsv'))];
     importRuns.push(await jacket(target, 'import', 'openlibrary', path.join(work, 'archives')));
     sourceServer = await startJacket({ JACKET_DATA_DIR: source });
-    targetServer = await startJacket({ JACKET_DATA_DIR: target });
   });
   after(async () => {
     await sourceServer?.close();

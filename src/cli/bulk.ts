@@ -9,8 +9,11 @@ import { OPEN_LIBRARY_SIZES, type OpenLibrarySize } from '../images/sizes.ts';
 
 const progress: ProgressFactory = (options) => new Progress(options);
 
-/** The `export` / `import` command groups, shared with other formats' registrations. */
-function group(program: Command, name: string, description: string): Command {
+/**
+ * The `export` / `import` command groups, found or created: other formats (Cover Art Archive folders) register their
+ * subcommands under the same groups through this.
+ */
+export function commandGroup(program: Command, name: string, description: string): Command {
   return program.commands.find((command) => command.name() === name) ?? program.command(name).description(description);
 }
 
@@ -56,8 +59,8 @@ function identifierLines(summary: IdentifierImportSummary): string[] {
 }
 
 export function registerBulk(program: Command): void {
-  const exporting = group(program, 'export', 'write the catalogue in bulk formats');
-  const importing = group(program, 'import', 'read bulk formats into the catalogue');
+  const exporting = commandGroup(program, 'export', 'write the catalogue in bulk formats');
+  const importing = commandGroup(program, 'import', 'read bulk formats into the catalogue');
 
   exporting
     .command('openlibrary')
