@@ -3,7 +3,7 @@
  * originals), imports them into an empty data folder, re-imports them (idempotent pass), exports the originals and
  * then the originals with the S/M/L series, and prints covers/s for each step.
  *
- *   node_modules/.bin/node bench/bulk.ts [N]        (default 20000)
+ *   node_modules/.bin/node bench/bulk.ts [N]        (default 20000; BENCH_KEEP=1 keeps the generated archives)
  */
 // As `jacket import`/`export` do (bin/jacket.js): a larger libuv pool, set before any module can start it.
 process.env.UV_THREADPOOL_SIZE ??= '16';
@@ -87,4 +87,5 @@ console.log(`export openlibrary with S,M,L (renditions already stored): ${rate(w
 
 await services.close();
 await subsetServices.close();
-await fs.rm(root, { recursive: true, force: true });
+if (process.env.BENCH_KEEP) console.log(`kept ${root} (archives in ${source})`);
+else await fs.rm(root, { recursive: true, force: true });

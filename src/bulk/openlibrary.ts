@@ -181,6 +181,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
       bar.update(bytesRead, done());
     }
     await committing;
+    bar.update(bytesRead, done());
   } finally {
     await committing.catch(() => {});
     bar.stop();
