@@ -145,6 +145,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
     });
   };
 
+  let failure: unknown;
   try {
     for (const archive of archives) {
       const where = path.relative(base, archive) || path.basename(archive);
@@ -168,13 +169,18 @@ export async function importOpenLibrary(services: Services, target: string, prog
           batch.push({ id: parsed.id, series: parsed.series, data: item.data, mtimeMs: item.mtime?.getTime(), where: `${where}:${item.name}` });
           batchBytes += item.data.length;
           if (batch.length >= BATCH_ENTRIES || batchBytes >= BATCH_BYTES) {
-            await flush(batch);
+            await flush(batch).catch((error: unknown) => {
+              failure = error;
+              throw error;
+            });
             batch = [];
             batchBytes = 0;
             bar.update(bytesRead, done());
           }
         }
       } catch (error) {
+        // Storage or catalogue failures stop the import; only the archive's own damage is skipped over.
+        if (failure !== undefined) throw failure;
         problems.add('damaged_archive', `${where}: ${(error as Error).message} (entries before the damage were imported)`);
       }
       await flush(batch);
