@@ -348,4 +348,21 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     const sizes = parseIndex(await fs.readFile(path.join(out, 's_covers_0000/s_covers_0000_00.tar.index'), 'utf8'));
     assert.deepEqual(sizes.map((entry) => entry.name), ['0000000001-S.jpg']);
   });
+
+  test('a gzip dump cut short: the lines before the cut are imported, the damage is reported', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `olid\tOL${i + 1}M\t/books/OL${i + 1}M\t${900000 + i}`);
+    const zipped = gzipSync(`${lines.join('\n')}\n`);
+    const file = path.join(work, 'cut-idmap.tsv.gz');
+    await fs.writeFile(file, zipped.subarray(0, Math.floor(zipped.length * 0.7)));
+    const services = await openServices(path.join(work, 'gzip-store'));
+    try {
+      const { importIdMap } = await import('../src/bulk/identifier-dumps.ts');
+      const summary = await importIdMap(services, file);
+      assert.equal(summary.problems.count('damaged_file'), 1);
+      assert.ok(summary.lines > 0 && summary.lines < 3000, String(summary.lines));
+      assert.ok(summary.linksRemembered >= summary.lines - 1);
+    } finally {
+      await services.close();
+    }
+  });
 });

@@ -95,23 +95,29 @@ async function importLines(
   let bytesRead = 0;
   let batch = emptyBatch();
   let inBatch = 0;
+  let failure: unknown;
   try {
-    for await (const line of readLines(file, (bytes) => (bytesRead += bytes))) {
-      summary.lines++;
-      handle(line, batch, summary, summary.lines);
-      if (++inBatch >= LINES_PER_TRANSACTION) {
-        await writeBatch(services, batch, summary);
-        batch = emptyBatch();
-        inBatch = 0;
-        bar.update(bytesRead, summary.lines);
+    try {
+      for await (const line of readLines(file, (bytes) => (bytesRead += bytes))) {
+        summary.lines++;
+        handle(line, batch, summary, summary.lines);
+        if (++inBatch >= LINES_PER_TRANSACTION) {
+          await writeBatch(services, batch, summary).catch((error: unknown) => {
+            failure = error;
+            throw error;
+          });
+          batch = emptyBatch();
+          inBatch = 0;
+          bar.update(bytesRead, summary.lines);
+        }
       }
+    } catch (error) {
+      // A catalogue failure stops the import; a damaged gzip stream or unreadable file keeps what was read so far.
+      if (failure !== undefined) throw failure;
+      summary.problems.add('damaged_file', `${file}: ${(error as Error).message} (lines before the damage were imported)`);
     }
     await writeBatch(services, batch, summary);
     bar.update(bytesRead, summary.lines);
-  } catch (error) {
-    // A damaged gzip stream or unreadable file: what was read so far is kept.
-    await writeBatch(services, batch, summary);
-    summary.problems.add('damaged_file', `${file}: ${(error as Error).message} (lines before the damage were imported)`);
   } finally {
     bar.stop();
   }
