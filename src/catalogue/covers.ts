@@ -48,7 +48,7 @@ export interface NewCover {
   status?: Cover['status'];
 }
 
-function toCover(row: CoversTable): Cover {
+export function toCover(row: CoversTable): Cover {
   return {
     id: Number(row.id),
     category: row.category,
@@ -68,7 +68,9 @@ function toCover(row: CoversTable): Cover {
   };
 }
 
-type Executor = CatalogueDb | Transaction<Database>;
+export type Executor = CatalogueDb | Transaction<Database>;
+
+const CATEGORY_FOR_KIND: Record<OlidKind, Category> = { edition: 'b', work: 'w', author: 'a' };
 
 /** Covers, the entities they belong to, and the identifiers that find them. Knows nothing of HTTP. */
 export class CoverCatalogue {
@@ -155,6 +157,114 @@ export class CoverCatalogue {
     });
     this.changed();
     return cover;
+  }
+
+  /**
+   * Add many covers in one transaction (bulk imports): ids kept when given (the sequence moves past them), entities
+   * created, identifiers attached, and links remembered from an earlier editions/idmap import applied.
+   */
+  async addCovers(inputs: NewCover[]): Promise<void> {
+    if (inputs.length === 0) return;
+    await this.db.transaction().execute((trx) => this.insertCovers(trx, inputs));
+    this.changed();
+  }
+
+  async insertCovers(trx: Executor, inputs: NewCover[], now = Date.now()): Promise<void> {
+    const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
+    if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
+    const pending = new Map<number, { olid: string; kind: OlidKind }>();
+    for (let i = 0; i < requested.length; i += 500) {
+      const rows = await trx
+        .selectFrom('pending_cover_links')
+        .select(['cover_id', 'olid', 'kind'])
+        .where('cover_id', 'in', requested.slice(i, i + 500))
+        .execute();
+      for (const row of rows) pending.set(Number(row.cover_id), { olid: row.olid, kind: row.kind });
+    }
+    const rows: CoversTable[] = [];
+    const entities = new Map<string, OlidKind>();
+    for (const input of inputs) {
+      const id = input.id ?? (await this.nextId(trx));
+      const link = input.olid ? undefined : pending.get(id);
+      const olid = input.olid ?? link?.olid;
+      const kind = input.olidKind ?? link?.kind;
+      if (olid && kind) entities.set(olid, kind);
+      const createdAt = input.createdAt ?? now;
+      rows.push({
+        id,
+        category: link ? CATEGORY_FOR_KIND[link.kind] : input.category,
+        olid: olid ?? null,
+        blob_key: input.blobKey,
+        sha256: input.sha256,
+        mime: input.mime,
+        width: input.width,
+        height: input.height,
+        byte_size: input.byteSize,
+        source_url: input.sourceUrl ?? null,
+        author: input.author ?? null,
+        created_at: createdAt,
+        modified_at: createdAt,
+        deleted: 0,
+        status: input.status ?? 'approved',
+      });
+    }
+    for (const [olid, kind] of entities) await this.ensureEntity(trx, olid, kind, now);
+    for (let i = 0; i < rows.length; i += 200) await trx.insertInto('covers').values(rows.slice(i, i + 200)).execute();
+    for (const [index, input] of inputs.entries()) {
+      await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: rows[index]!.olid ?? undefined, coverId: rows[index]!.id }, now);
+    }
+    if (pending.size > 0) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', [...pending.keys()]).execute();
+  }
+
+  /** The stored hash and entity of each of these covers that exists (deleted ones included). */
+  async coverSummaries(ids: number[]): Promise<Map<number, { sha256: string; olid: string | null }>> {
+    const out = new Map<number, { sha256: string; olid: string | null }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db.selectFrom('covers').select(['id', 'sha256', 'olid']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      for (const row of rows) out.set(Number(row.id), { sha256: row.sha256, olid: row.olid });
+    }
+    return out;
+  }
+
+  /**
+   * Link covers to their entities (editions dump, identifier mapping). A cover that has no entity yet gets this one;
+   * a cover already linked keeps its link; a cover not imported yet has the link remembered for its import.
+   */
+  async linkCovers(trx: Executor, links: Array<{ coverId: number; olid: string; kind: OlidKind }>, now = Date.now()): Promise<{ linked: number; remembered: number }> {
+    let linked = 0;
+    let remembered = 0;
+    if (links.length === 0) return { linked, remembered };
+    const ids = [...new Set(links.map((link) => link.coverId))];
+    const existing = new Map<number, string | null>();
+    const remembering = new Set<number>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', ids.slice(i, i + 500)).execute();
+      for (const row of rows) existing.set(Number(row.id), row.olid);
+    }
+    for (const link of links) {
+      if (remembering.has(link.coverId)) continue;
+      if (!existing.has(link.coverId)) {
+        remembering.add(link.coverId);
+        const result = await trx
+          .insertInto('pending_cover_links')
+          .values({ cover_id: link.coverId, olid: link.olid, kind: link.kind, created_at: now })
+          .onConflict((oc) => oc.column('cover_id').doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) remembered++;
+        continue;
+      }
+      if (existing.get(link.coverId) !== null) continue;
+      await this.ensureEntity(trx, link.olid, link.kind, now);
+      await trx
+        .updateTable('covers')
+        .set({ olid: link.olid, category: CATEGORY_FOR_KIND[link.kind] })
+        .where('id', '=', link.coverId)
+        .where('olid', 'is', null)
+        .execute();
+      existing.set(link.coverId, link.olid);
+      linked++;
+    }
+    return { linked, remembered };
   }
 
   /** A cover by id, whatever its state (callers decide what is visible). */

@@ -15,6 +15,7 @@ export interface Database {
   caa_images: CaaImagesTable;
   caa_edits: CaaEditsTable;
   developer_keys: DeveloperKeysTable;
+  pending_cover_links: PendingCoverLinksTable;
 }
 
 export interface SettingsTable {
@@ -146,4 +147,11 @@ export interface DeveloperKeysTable {
   permissions: string;
   created_at: number;
   revoked_at: number | null;
+}
+/** A cover → entity link known before the cover was imported (editions dump, identifier mapping). */
+export interface PendingCoverLinksTable {
+  cover_id: number;
+  olid: string;
+  kind: 'edition' | 'work' | 'author';
+  created_at: number;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { commandGroup } from './bulk.ts';
 import { createServices, type Services } from '../app.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames } from '../catalogue/releases.ts';
 import { loadConfig } from '../config.ts';
@@ -181,17 +182,13 @@ async function run(operation: (services: Services) => Promise<CaaTransferSummary
   }
 }
 
-function group(program: Command, name: string, description: string): Command {
-  return program.commands.find((command) => command.name() === name) ?? program.command(name).description(description);
-}
-
 export function registerCoverArtArchive(program: Command): void {
-  group(program, 'export', 'write the catalogue in bulk formats')
+  commandGroup(program, 'export', 'write the catalogue in bulk formats')
     .command('coverartarchive')
     .description('one mbid-{mbid}/ folder per release: index.json and mbid-{mbid}-{id}.{ext} originals')
     .requiredOption('--out <dir>', 'folder to write (created if missing)')
     .action((options: { out: string }) => run((services) => exportCoverArtArchive(services, path.resolve(options.out)), 'exported'));
-  group(program, 'import', 'read bulk formats into the catalogue')
+  commandGroup(program, 'import', 'read bulk formats into the catalogue')
     .command('coverartarchive <dir>')
     .description('read mbid-{mbid}/ folders (index.json + files), keeping ids, types, comments and ordering')
     .action((dir: string) => run((services) => importCoverArtArchive(services, path.resolve(dir)), 'imported'));

@@ -5,6 +5,7 @@ import { registerKeys } from './keys.ts';
 import { registerMigrateStorage } from './migrate-storage.ts';
 import { registerFsck } from './fsck.ts';
 import { registerBackup } from './backup.ts';
+import { registerBulk } from './bulk.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
@@ -16,5 +17,6 @@ export function buildCli(): Command {
   registerMigrateStorage(program);
   registerFsck(program);
   registerBackup(program);
+  registerBulk(program);
   return program;
 }

@@ -6,6 +6,11 @@
 export interface BlobStore {
   /** Store bytes under a key, atomically: a reader sees either nothing or the whole blob. */
   put(key: string, bytes: Buffer): Promise<void>;
+  /**
+   * Optional: store many blobs, all durable when the promise resolves (bulk imports). Stores without it get `put`
+   * calls instead.
+   */
+  putMany?(entries: Array<{ key: string; bytes: Buffer }>): Promise<void>;
   /** The bytes, or undefined when there is no such blob. */
   get(key: string): Promise<Buffer | undefined>;
   /** Size in bytes, or undefined when there is no such blob. */

@@ -4,6 +4,7 @@ import * as m002 from './002_coverartarchive.ts';
 import * as m003 from './003_keys.ts';
 import * as m010 from './010_mirror.ts';
 import * as m011 from './011_caa_image_status.ts';
+import * as m012 from './012_bulk_links.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '003_keys': m003,
   '010_mirror': m010,
   '011_caa_image_status': m011,
+  '012_bulk_links': m012,
 };

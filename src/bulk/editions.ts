@@ -1,0 +1,92 @@
+/**
+ * Open Library's editions dump: one edition per line, tab-separated `type, key, revision, last_modified, JSON`,
+ * usually gzip-compressed. Pure line parsing plus a streaming line reader that unzips when it sees gzip's magic.
+ */
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { EditionScheme } from '../identifiers/index.ts';
+import { normaliseIdentifier, parseOlid } from '../identifiers/index.ts';
+
+export interface EditionRecord {
+  olid: string;
+  identifiers: Array<{ scheme: EditionScheme; value: string }>;
+  covers: number[];
+  /** Identifier values of this edition that are not valid for their scheme (`isbn_10: "n/a"`). */
+  invalid: string[];
+}
+
+export type ParsedEdition = { ok: true; edition: EditionRecord } | { ok: false; code: string; message: string };
+
+function strings(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
+  return typeof value === 'string' ? [value] : [];
+}
+
+/** One line of the dump; `undefined` for a blank line. */
+export function parseEditionLine(line: string): ParsedEdition | undefined {
+  const text = line.replace(/\r$/, '');
+  if (text.trim() === '') return undefined;
+  const columns = text.split('\t');
+  if (columns.length < 5) return { ok: false, code: 'bad_line', message: `${columns.length} columns, not 5` };
+  const [type, key] = columns as [string, string];
+  // The JSON column may itself contain tabs only escaped, but be lenient with stray ones.
+  const json = columns.slice(4).join('\t');
+  if (type !== '/type/edition') return { ok: false, code: 'not_an_edition', message: `type ${type.slice(0, 40)} (${key.slice(0, 40)})` };
+  const keyMatch = /^\/books\/(OL\d+M)$/.exec(key);
+  const parsed = keyMatch ? parseOlid(keyMatch[1]!) : undefined;
+  if (!parsed || parsed.kind !== 'edition') return { ok: false, code: 'bad_key', message: `"${key.slice(0, 40)}" is not an edition key` };
+  let record: Record<string, unknown>;
+  try {
+    const value: unknown = JSON.parse(json);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
+    record = value as Record<string, unknown>;
+  } catch {
+    return { ok: false, code: 'bad_json', message: `${key}: the JSON column cannot be parsed` };
+  }
+  const identifiers: EditionRecord['identifiers'] = [];
+  const invalid: string[] = [];
+  const take = (scheme: EditionScheme, raws: string[], label: string) => {
+    for (const raw of raws) {
+      const value = normaliseIdentifier(scheme, raw);
+      if (value) identifiers.push({ scheme, value });
+      else invalid.push(`${label} "${raw.slice(0, 40)}"`);
+    }
+  };
+  const ids = (record.identifiers && typeof record.identifiers === 'object' ? record.identifiers : {}) as Record<string, unknown>;
+  take('isbn', strings(record.isbn_10), 'isbn_10');
+  take('isbn', strings(record.isbn_13), 'isbn_13');
+  take('oclc', strings(record.oclc_numbers), 'oclc_numbers');
+  take('lccn', strings(record.lccn), 'lccn');
+  take('goodreads', strings(ids.goodreads), 'identifiers.goodreads');
+  take('librarything', strings(ids.librarything), 'identifiers.librarything');
+  // Open Library marks removed covers with -1; only positive ids are covers.
+  const covers = Array.isArray(record.covers)
+    ? record.covers.filter((id): id is number => Number.isSafeInteger(id) && (id as number) > 0)
+    : [];
+  const unique = new Map(identifiers.map((identifier) => [`${identifier.scheme}\0${identifier.value}`, identifier]));
+  return { ok: true, edition: { olid: parsed.olid, identifiers: [...unique.values()], covers: [...new Set(covers)], invalid } };
+}
+
+/** Lines of a file, gunzipped when it starts with gzip's magic bytes. `onBytes` sees the file's (compressed) bytes. */
+export async function* readLines(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+  const head = Buffer.alloc(2);
+  const handle = await fs.open(file, 'r');
+  try {
+    await handle.read(head, 0, 2, 0);
+  } finally {
+    await handle.close();
+  }
+  const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  if (onBytes) raw.on('data', (chunk) => onBytes(chunk.length));
+  let input: Readable = raw;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip();
+    raw.on('error', (error) => gunzip.destroy(error));
+    input = raw.pipe(gunzip);
+  }
+  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  for await (const line of lines) yield line;
+}

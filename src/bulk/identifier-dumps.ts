@@ -1,0 +1,318 @@
+/**
+ * The identifier side of bulk data: the 4-column identifier mapping (export and import) and Open Library's editions
+ * dump (import). Both stream line by line and write in batched transactions.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import type { Services } from '../app.ts';
+import type { Executor } from '../catalogue/covers.ts';
+import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
+import { parseOlid } from '../identifiers/index.ts';
+import { parseEditionLine, readLines } from './editions.ts';
+import { formatRow, idNamesFor, olKey, parseIdMapLine, type IdMapRow } from './idmap.ts';
+import { noProgress, Problems, type ProgressFactory } from './report.ts';
+
+const LINES_PER_TRANSACTION = 1000;
+const PAGE = 500;
+
+interface IdentifierRow {
+  scheme: string;
+  value: string;
+  olid: string;
+  cover_id: number;
+  created_at: number;
+}
+
+/** Attach identifiers (to editions or directly to covers); returns how many were new. */
+async function insertIdentifiers(trx: Executor, rows: IdentifierRow[]): Promise<number> {
+  let added = 0;
+  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row])).values()];
+  for (let i = 0; i < unique.length; i += PAGE) {
+    const result = await trx
+      .insertInto('identifiers')
+      .values(unique.slice(i, i + PAGE))
+      .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
+      .executeTakeFirst();
+    added += Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+  return added;
+}
+
+async function ensureEntities(trx: Executor, entities: Map<string, OlidKind>, now: number): Promise<void> {
+  const rows = [...entities].map(([olid, kind]) => ({ olid, kind, created_at: now }));
+  for (let i = 0; i < rows.length; i += PAGE) {
+    await trx
+      .insertInto('entities')
+      .values(rows.slice(i, i + PAGE))
+      .onConflict((oc) => oc.column('olid').doNothing())
+      .execute();
+  }
+}
+
+export interface IdentifierImportSummary {
+  lines: number;
+  identifiersAdded: number;
+  coversLinked: number;
+  /** Links to covers not imported yet, applied when they are. */
+  linksRemembered: number;
+  problems: Problems;
+}
+
+interface Accumulated {
+  identifiers: IdentifierRow[];
+  entities: Map<string, OlidKind>;
+  links: Array<{ coverId: number; olid: string; kind: OlidKind }>;
+}
+
+function emptyBatch(): Accumulated {
+  return { identifiers: [], entities: new Map(), links: [] };
+}
+
+async function writeBatch(services: Services, batch: Accumulated, summary: IdentifierImportSummary): Promise<void> {
+  if (batch.identifiers.length === 0 && batch.entities.size === 0 && batch.links.length === 0) return;
+  const now = Date.now();
+  await services.db.transaction().execute(async (trx) => {
+    await ensureEntities(trx, batch.entities, now);
+    summary.identifiersAdded += await insertIdentifiers(trx, batch.identifiers);
+    const linked = await services.catalogue.linkCovers(trx, batch.links, now);
+    summary.coversLinked += linked.linked;
+    summary.linksRemembered += linked.remembered;
+  });
+  services.catalogue.onChange?.();
+}
+
+async function importLines(
+  services: Services,
+  file: string,
+  label: string,
+  progress: ProgressFactory,
+  handle: (line: string, batch: Accumulated, summary: IdentifierImportSummary, lineNumber: number) => void,
+): Promise<IdentifierImportSummary> {
+  const summary: IdentifierImportSummary = { lines: 0, identifiersAdded: 0, coversLinked: 0, linksRemembered: 0, problems: new Problems() };
+  const total = (await fs.stat(file)).size;
+  const bar = progress({ label, unit: 'lines', total });
+  let bytesRead = 0;
+  let batch = emptyBatch();
+  let inBatch = 0;
+  let failure: unknown;
+  try {
+    try {
+      for await (const line of readLines(file, (bytes) => (bytesRead += bytes))) {
+        summary.lines++;
+        handle(line, batch, summary, summary.lines);
+        if (++inBatch >= LINES_PER_TRANSACTION) {
+          await writeBatch(services, batch, summary).catch((error: unknown) => {
+            failure = error;
+            throw error;
+          });
+          batch = emptyBatch();
+          inBatch = 0;
+          bar.update(bytesRead, summary.lines);
+        }
+      }
+    } catch (error) {
+      // A catalogue failure stops the import; a damaged gzip stream or unreadable file keeps what was read so far.
+      if (failure !== undefined) throw failure;
+      summary.problems.add('damaged_file', `${file}: ${(error as Error).message} (lines before the damage were imported)`);
+    }
+    await writeBatch(services, batch, summary);
+    bar.update(bytesRead, summary.lines);
+  } finally {
+    bar.stop();
+  }
+  return summary;
+}
+
+function addRow(batch: Accumulated, row: IdMapRow, now: number): void {
+  if (row.entity) batch.entities.set(row.entity.olid, row.entity.kind);
+  if (row.identifier) {
+    batch.identifiers.push({
+      scheme: row.identifier.scheme,
+      value: row.identifier.value,
+      olid: row.entity?.olid ?? '',
+      cover_id: row.entity ? 0 : row.coverId!,
+      created_at: now,
+    });
+  }
+  if (row.entity && row.coverId !== undefined) batch.links.push({ coverId: row.coverId, olid: row.entity.olid, kind: row.entity.kind });
+}
+
+/**
+ * Import an identifier mapping: identifiers go to the OL-KEY's edition, or straight to the cover when OL-KEY is
+ * empty; a CoverID with an OL-KEY links that cover to the entity (now, or when the cover is imported).
+ */
+export async function importIdMap(services: Services, file: string, progress: ProgressFactory = noProgress): Promise<IdentifierImportSummary> {
+  const now = Date.now();
+  return importLines(services, file, 'import idmap', progress, (line, batch, summary, lineNumber) => {
+    const parsed = parseIdMapLine(line);
+    if (!parsed) return;
+    if (!parsed.ok) {
+      summary.problems.add(parsed.code, `line ${lineNumber}: ${parsed.message}`);
+      return;
+    }
+    addRow(batch, parsed.row, now);
+  });
+}
+
+/**
+ * Import Open Library's editions dump: each edition's ISBNs, OCLC numbers, LCCNs, Goodreads and LibraryThing ids are
+ * attached to the edition, and its `covers` are linked to it.
+ */
+export async function importEditions(services: Services, file: string, progress: ProgressFactory = noProgress): Promise<IdentifierImportSummary> {
+  const now = Date.now();
+  return importLines(services, file, 'import ol-editions', progress, (line, batch, summary, lineNumber) => {
+    const parsed = parseEditionLine(line);
+    if (!parsed) return;
+    if (!parsed.ok) {
+      summary.problems.add(parsed.code, `line ${lineNumber}: ${parsed.message}`);
+      return;
+    }
+    const { edition } = parsed;
+    batch.entities.set(edition.olid, 'edition');
+    for (const identifier of edition.identifiers) {
+      batch.identifiers.push({ scheme: identifier.scheme, value: identifier.value, olid: edition.olid, cover_id: 0, created_at: now });
+    }
+    for (const coverId of edition.covers) batch.links.push({ coverId, olid: edition.olid, kind: 'edition' });
+    for (const invalid of edition.invalid) summary.problems.add('bad_identifier', `line ${lineNumber} (${edition.olid}): ${invalid} is not valid`);
+  });
+}
+
+export interface IdMapExportSummary {
+  rows: number;
+}
+
+/**
+ * Write the identifier mapping: for every visible cover, its `olid` row and each identifier of its entity; then
+ * identifiers of entities without a visible cover (CoverID empty) and remembered links of covers not imported yet.
+ * Identifiers attached directly to a cover with no entity are written with an empty OL-KEY.
+ */
+export async function exportIdMap(services: Services, file: string, progress: ProgressFactory = noProgress): Promise<IdMapExportSummary> {
+  const { db } = services;
+  const out = createWriteStream(`${file}.part`);
+  const failed = new Promise<never>((_, reject) => out.on('error', reject));
+  failed.catch(() => {});
+  const write = async (text: string) => {
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
+  };
+  const summary: IdMapExportSummary = { rows: 0 };
+  const emit = async (scheme: EditionScheme, value: string, key: string, coverId: number | undefined) => {
+    for (const [idName, idValue] of idNamesFor(scheme, value)) {
+      await write(formatRow(idName, idValue, key, coverId));
+      summary.rows++;
+    }
+  };
+  const keyOf = (olid: string) => {
+    const parsed = parseOlid(olid);
+    return parsed ? olKey(parsed.olid, parsed.kind) : '';
+  };
+  const countRow = await db
+    .selectFrom('covers')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('deleted', '=', 0)
+    .where('status', '=', 'approved')
+    .executeTakeFirstOrThrow();
+  const bar = progress({ label: 'export idmap', unit: 'rows', total: Number(countRow.count) });
+  let coversDone = 0;
+  try {
+    let after = 0;
+    for (;;) {
+      const covers = await db
+        .selectFrom('covers')
+        .select(['id', 'olid'])
+        .where('id', '>', after)
+        .where('deleted', '=', 0)
+        .where('status', '=', 'approved')
+        .orderBy('id')
+        .limit(PAGE)
+        .execute();
+      if (covers.length === 0) break;
+      after = Number(covers[covers.length - 1]!.id);
+      const olids = [...new Set(covers.flatMap((cover) => (cover.olid ? [cover.olid] : [])))];
+      const ids = covers.map((cover) => Number(cover.id));
+      const identifiers = await db
+        .selectFrom('identifiers')
+        .select(['scheme', 'value', 'olid', 'cover_id'])
+        .where((eb) => eb.or([eb('cover_id', 'in', ids), ...(olids.length > 0 ? [eb('olid', 'in', olids)] : [])]))
+        .orderBy('scheme')
+        .orderBy('value')
+        .execute();
+      const byOlid = new Map<string, typeof identifiers>();
+      const byCover = new Map<number, typeof identifiers>();
+      for (const row of identifiers) {
+        if (row.olid !== '') byOlid.set(row.olid, [...(byOlid.get(row.olid) ?? []), row]);
+        else byCover.set(Number(row.cover_id), [...(byCover.get(Number(row.cover_id)) ?? []), row]);
+      }
+      for (const cover of covers) {
+        const id = Number(cover.id);
+        if (cover.olid) {
+          const key = keyOf(cover.olid);
+          await write(formatRow('olid', cover.olid, key, id));
+          summary.rows++;
+          for (const row of byOlid.get(cover.olid) ?? []) await emit(row.scheme as EditionScheme, row.value, key, id);
+        }
+        for (const row of byCover.get(id) ?? []) await emit(row.scheme as EditionScheme, row.value, '', id);
+      }
+      coversDone += covers.length;
+      bar.update(coversDone, summary.rows);
+    }
+    // Identifiers of entities that have no visible cover: keyset pages over the identifiers' primary key order.
+    let cursor: { olid: string; scheme: string; value: string } | undefined;
+    for (;;) {
+      let query = db
+        .selectFrom('identifiers')
+        .select(['scheme', 'value', 'olid'])
+        .where('olid', '!=', '')
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('covers')
+                .select('covers.id')
+                .whereRef('covers.olid', '=', 'identifiers.olid')
+                .where('covers.deleted', '=', 0)
+                .where('covers.status', '=', 'approved'),
+            ),
+          ),
+        );
+      if (cursor) {
+        const { olid, scheme, value } = cursor;
+        query = query.where((eb) =>
+          eb.or([
+            eb('olid', '>', olid),
+            eb.and([eb('olid', '=', olid), eb('scheme', '>', scheme)]),
+            eb.and([eb('olid', '=', olid), eb('scheme', '=', scheme), eb('value', '>', value)]),
+          ]),
+        );
+      }
+      const rows = await query.orderBy('olid').orderBy('scheme').orderBy('value').limit(PAGE).execute();
+      if (rows.length === 0) break;
+      for (const row of rows) await emit(row.scheme as EditionScheme, row.value, keyOf(row.olid), undefined);
+      cursor = rows[rows.length - 1]!;
+    }
+    // Links known for covers that are not in the catalogue yet.
+    let afterLink = 0;
+    for (;;) {
+      const links = await db.selectFrom('pending_cover_links').selectAll().where('cover_id', '>', afterLink).orderBy('cover_id').limit(PAGE).execute();
+      if (links.length === 0) break;
+      for (const link of links) {
+        await write(formatRow('olid', link.olid, olKey(link.olid, link.kind), Number(link.cover_id)));
+        summary.rows++;
+      }
+      afterLink = Number(links[links.length - 1]!.cover_id);
+    }
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+    const handle = await fs.open(`${file}.part`, 'r+');
+    await handle.sync();
+    await handle.close();
+    await fs.rename(`${file}.part`, file);
+  } catch (error) {
+    out.destroy();
+    await fs.rm(`${file}.part`, { force: true });
+    throw error;
+  } finally {
+    bar.stop();
+  }
+  return summary;
+}

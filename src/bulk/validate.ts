@@ -1,0 +1,99 @@
+/**
+ * The import-time check of an original, cheaper than the upload inspection (no decode) but as strict about what
+ * reaches libvips: the format must be recognised from its magic bytes (only JPEG, PNG, GIF, WebP and AVIF are ever
+ * handed to the header parser), the dimensions come from the header and are checked against the pixel limit, and
+ * the file must end the way its format ends (catches archives cut in the middle of an image). Renditions are made
+ * later, on demand, by the same pipeline as for uploads.
+ */
+import { createHash } from 'node:crypto';
+import sharp, { type Metadata } from 'sharp';
+import { ACCEPTED_FORMATS, sniffFormat, type ImageFormat } from '../images/inspect.ts';
+import { jpegHeader } from './jpeg-header.ts';
+
+export interface QuickImage {
+  format: ImageFormat;
+  mime: string;
+  width: number;
+  height: number;
+  byteSize: number;
+  sha256: string;
+}
+
+export class ImageProblem extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function lastIndexOfBytes(bytes: Buffer, needle: number[], window: number): boolean {
+  const from = Math.max(0, bytes.length - window);
+  return bytes.subarray(from).includes(Buffer.from(needle));
+}
+
+/** Does the file end as a complete file of its format would? */
+export function hasCompleteEnding(bytes: Buffer, format: ImageFormat): boolean {
+  switch (format) {
+    case 'jpeg':
+      // EOI marker; some encoders pad after it, so look at the tail rather than the last two bytes only.
+      return lastIndexOfBytes(bytes, [0xff, 0xd9], 1024);
+    case 'png':
+      return lastIndexOfBytes(bytes, [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 64);
+    case 'gif':
+      return lastIndexOfBytes(bytes, [0x3b], 16);
+    case 'webp':
+      return bytes.length >= 12 && bytes.readUInt32LE(4) + 8 <= bytes.length;
+    case 'avif': {
+      // ISO BMFF: the top-level boxes must add up to the file (a cut file ends inside a box).
+      let offset = 0;
+      while (offset + 8 <= bytes.length) {
+        let size = bytes.readUInt32BE(offset);
+        if (size === 1) {
+          if (offset + 16 > bytes.length) return false;
+          size = Number(bytes.readBigUInt64BE(offset + 8));
+        } else if (size === 0) {
+          size = bytes.length - offset;
+        }
+        if (size < 8) return false;
+        offset += size;
+      }
+      return offset === bytes.length;
+    }
+  }
+}
+
+export async function quickInspect(bytes: Buffer, limits: { maxPixels: number; maxBytes: number }): Promise<QuickImage> {
+  if (bytes.length === 0) throw new ImageProblem('empty_image', 'the entry is empty');
+  if (bytes.length > limits.maxBytes) throw new ImageProblem('too_large', `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+  const format = sniffFormat(bytes);
+  if (!format) throw new ImageProblem('unsupported_format', 'not a JPEG, PNG, GIF, WebP or AVIF image');
+  if (!hasCompleteEnding(bytes, format)) throw new ImageProblem('corrupt_image', `the ${format.toUpperCase()} data is truncated`);
+  let metadata: Pick<Metadata, 'width' | 'height' | 'orientation' | 'compression'> | undefined;
+  // JPEG (nearly every Open Library cover) is read from its marker segments in JS; the other formats by libvips'
+  // header parser, which only ever sees data of an accepted format.
+  if (format === 'jpeg') metadata = jpegHeader(bytes);
+  else {
+    try {
+      metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+    } catch {
+      metadata = undefined;
+    }
+  }
+  if (!metadata) throw new ImageProblem('corrupt_image', `the ${format.toUpperCase()} header cannot be read`);
+  if (format === 'avif' && metadata.compression !== 'av1') throw new ImageProblem('unsupported_format', 'HEIF images other than AVIF are not accepted');
+  const { width, height } = metadata;
+  if (!width || !height) throw new ImageProblem('corrupt_image', 'the image header has no dimensions');
+  if (width * height > limits.maxPixels) {
+    throw new ImageProblem('too_many_pixels', `${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
+  }
+  const swap = (metadata.orientation ?? 1) >= 5;
+  return {
+    format,
+    mime: ACCEPTED_FORMATS[format].mime,
+    width: swap ? height : width,
+    height: swap ? width : height,
+    byteSize: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}

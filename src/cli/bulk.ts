@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { createServices, type Services } from '../app.ts';
+import { importEditions, importIdMap, exportIdMap, type IdentifierImportSummary } from '../bulk/identifier-dumps.ts';
+import { exportOpenLibrary, importOpenLibrary } from '../bulk/openlibrary.ts';
+import { Problems, Progress, type ProgressFactory } from '../bulk/report.ts';
+import { loadConfig } from '../config.ts';
+import { OPEN_LIBRARY_SIZES, type OpenLibrarySize } from '../images/sizes.ts';
+
+const progress: ProgressFactory = (options) => new Progress(options);
+
+/**
+ * The `export` / `import` command groups, found or created: other formats (Cover Art Archive folders) register their
+ * subcommands under the same groups through this.
+ */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((command) => command.name() === name) ?? program.command(name).description(description);
+}
+
+class UsageError extends Error {}
+
+/** Run a bulk operation with the server's settings; exit 1 when anything was skipped, 2 on unusable input. */
+async function withServices(run: (services: Services) => Promise<{ lines: string[]; problems: Problems }>): Promise<void> {
+  const services = await createServices(loadConfig());
+  if (services.generatedAdminToken) {
+    // This command created the data folder, so the token would otherwise be lost before the server ever starts.
+    process.stderr.write(
+      `JACKET_ADMIN_TOKEN was not set, so an administrator token was generated. It is shown only this once:\n\n    ${services.generatedAdminToken}\n\nKeep it; Jacket stores only its hash.\n\n`,
+    );
+  }
+  try {
+    const { lines, problems } = await run(services);
+    process.stdout.write([...lines, ...problems.lines()].map((line) => `${line}\n`).join(''));
+    process.exitCode = problems.total > 0 ? 1 : 0;
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`jacket: ${error.message}\n`);
+    process.exitCode = 2;
+  } finally {
+    await services.close();
+  }
+}
+
+function requireExisting(target: string): void {
+  if (!fs.existsSync(target)) throw new UsageError(`${target} does not exist`);
+}
+
+function parseSizes(raw: string): OpenLibrarySize[] {
+  if (raw.trim().toLowerCase() === 'none') return [];
+  const sizes = raw.split(',').map((size) => size.trim().toUpperCase()).filter(Boolean);
+  for (const size of sizes) if (!(size in OPEN_LIBRARY_SIZES)) throw new UsageError(`--sizes takes S, M, L (comma-separated) or none, not "${size}"`);
+  return sizes as OpenLibrarySize[];
+}
+
+function identifierLines(summary: IdentifierImportSummary): string[] {
+  return [
+    `read ${summary.lines} lines: ${summary.identifiersAdded} identifiers added, ${summary.coversLinked} covers linked, ${summary.linksRemembered} links remembered for covers not imported yet`,
+  ];
+}
+
+export function registerBulk(program: Command): void {
+  const exporting = commandGroup(program, 'export', 'write the catalogue in bulk formats');
+  const importing = commandGroup(program, 'import', 'read bulk formats into the catalogue');
+
+  exporting
+    .command('openlibrary')
+    .description('Open Library cover archives: DIR/covers_NNNN/covers_NNNN_NN.tar and s_/m_/l_ size series, each with a .index')
+    .requiredOption('--out <dir>', 'folder to write the archives into')
+    .option('--sizes <list>', 'size series to write besides the originals (S,M,L or none)', 'S,M,L')
+    .action(async (options: { out: string; sizes: string }) =>
+      withServices(async (services) => {
+        const sizes = parseSizes(options.sizes);
+        const summary = await exportOpenLibrary(services, options.out, { sizes, progress });
+        return { lines: [`exported ${summary.covers} covers into ${summary.archives} archives under ${options.out}`], problems: summary.problems };
+      }),
+    );
+
+  exporting
+    .command('idmap')
+    .description('identifier mapping TSV: ID-Name, ID-Value, OL-KEY, CoverID')
+    .requiredOption('--out <file>', 'file to write')
+    .action(async (options: { out: string }) =>
+      withServices(async (services) => {
+        const summary = await exportIdMap(services, options.out, progress);
+        return { lines: [`wrote ${summary.rows} rows to ${options.out}`], problems: new Problems() };
+      }),
+    );
+
+  importing
+    .command('openlibrary <dir>')
+    .description('Open Library cover archives (a folder of .tar files, or one .tar), keeping cover ids')
+    .action(async (target: string) =>
+      withServices(async (services) => {
+        requireExisting(target);
+        const summary = await importOpenLibrary(services, target, progress);
+        return {
+          lines: [
+            `read ${summary.archives} archives: ${summary.imported} covers imported, ${summary.unchanged} already present, ${summary.notNeeded} size entries not needed`,
+          ],
+          problems: summary.problems,
+        };
+      }),
+    );
+
+  importing
+    .command('idmap <file>')
+    .description('identifier mapping TSV (ID-Name, ID-Value, OL-KEY, CoverID), plain or gzip')
+    .action(async (file: string) =>
+      withServices(async (services) => {
+        requireExisting(file);
+        const summary = await importIdMap(services, file, progress);
+        return { lines: identifierLines(summary), problems: summary.problems };
+      }),
+    );
+
+  importing
+    .command('ol-editions <file>')
+    .description("Open Library's editions dump (type, key, revision, last_modified, JSON), plain or gzip")
+    .action(async (file: string) =>
+      withServices(async (services) => {
+        requireExisting(file);
+        const summary = await importEditions(services, file, progress);
+        return { lines: identifierLines(summary), problems: summary.problems };
+      }),
+    );
+}
