@@ -95,6 +95,30 @@ describe('mirror mode, Cover Art Archive dialect', () => {
     assert.equal(proxy.requests.length - before, asked, 'the second miss did not ask the upstream');
   });
 
+  test('an administrator can refresh a mirrored release (changes upstream arrive) and purge it (fetched anew)', async () => {
+    // The upstream changes a comment and drops the booklet.
+    const patch = await upstream.get(`/api/v1/images/${ids[0]}`, {
+      method: 'PATCH',
+      headers: { ...upstream.admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ comment: 'the new front' }),
+    });
+    assert.equal(patch.status, 200);
+    assert.equal((await upstream.get(`/api/v1/images/${ids[2]}`, { method: 'DELETE', headers: upstream.admin })).status, 204);
+    assert.equal((await mirror.get(`/api/v1/mirror/releases/${RELEASE}/refresh`, { method: 'POST' })).status, 401);
+    const refresh = await mirror.get(`/api/v1/mirror/releases/${RELEASE}/refresh`, { method: 'POST', headers: mirror.admin });
+    assert.equal(refresh.status, 200);
+    assert.deepEqual(await refresh.json(), { release: RELEASE, images: 2, removed: 1 });
+    const index = await (await fetchFollowing(mirror, `/release/${RELEASE}/`, { headers: { accept: 'application/json' } })).json();
+    assert.deepEqual(index.images.map((image: { comment: string }) => image.comment), ['the new front', '']);
+
+    assert.equal((await mirror.get(`/api/v1/mirror/releases/${MISSING}`, { method: 'DELETE', headers: mirror.admin })).status, 404);
+    assert.equal((await mirror.get(`/api/v1/mirror/releases/${RELEASE}`, { method: 'DELETE', headers: mirror.admin })).status, 204);
+    const before = proxy.requests.length;
+    const front = await fetchFollowing(mirror, `/release/${RELEASE}/front`);
+    assert.ok(Buffer.from(await front.arrayBuffer()).equals(originals.Front!));
+    assert.ok(proxy.requests.length > before, 'the purged release was fetched from the upstream again');
+  });
+
   test('the mirror keeps serving after the upstream is stopped', async () => {
     await proxy.close();
     await upstream.close();

@@ -9,6 +9,7 @@ export interface Database {
   covers: CoversTable;
   identifiers: IdentifiersTable;
   mirror_entries: MirrorEntriesTable;
+  mirror_releases: MirrorReleasesTable;
   caa_releases: CaaReleasesTable;
   caa_release_groups: CaaReleaseGroupsTable;
   caa_merges: CaaMergesTable;
@@ -63,6 +64,12 @@ export interface IdentifiersTable {
   olid: string;
   cover_id: number;
   created_at: number;
+}
+
+export interface MirrorReleasesTable {
+  release: string;
+  upstream: string;
+  fetched_at: number;
 }
 
 export interface MirrorEntriesTable {

@@ -12,6 +12,24 @@ interface UpstreamImage {
   image?: unknown;
 }
 
+function imageIdOf(item: UpstreamImage): number | undefined {
+  if (typeof item.id === 'number' && Number.isSafeInteger(item.id) && item.id > 0) return item.id;
+  return typeof item.id === 'string' && /^\d{1,15}$/.test(item.id) ? Number(item.id) : undefined;
+}
+
+/** Type names the upstream lists; an unknown name (a newer upstream) is dropped rather than refusing the image. */
+function typesOf(item: UpstreamImage): number[] {
+  const names = Array.isArray(item.types) ? item.types.filter((name): name is string => typeof name === 'string') : [];
+  const ids = names.flatMap((name) => {
+    try {
+      return parseTypeNames([name]);
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
 interface UpstreamListing {
   images?: unknown;
   release?: unknown;
@@ -62,15 +80,37 @@ export class CoverArtArchiveMirror {
   }
 
   private async fillRelease(mbid: string, listing?: UpstreamListing): Promise<boolean> {
-    const { releases, ingest } = this.services;
     listing ??= await this.listing(`/release/${mbid}/`);
+    const stored = await this.storeListing(mbid, listing);
+    if (stored > 0) await this.markMirrored(mbid);
+    return stored > 0;
+  }
+
+  private async markMirrored(mbid: string): Promise<void> {
+    await this.services.db
+      .insertInto('mirror_releases')
+      .values({ release: mbid, upstream: this.upstream.base, fetched_at: Date.now() })
+      .onConflict((oc) => oc.column('release').doUpdateSet({ upstream: this.upstream.base, fetched_at: Date.now() }))
+      .execute();
+  }
+
+  /**
+   * Store the listed images this release does not have yet, and bring the types and comments of those it has up to
+   * date. Returns how many listed images the release now has.
+   */
+  private async storeListing(mbid: string, listing: UpstreamListing | undefined): Promise<number> {
+    const { releases, ingest } = this.services;
     const images = Array.isArray(listing?.images) ? (listing.images as UpstreamImage[]) : [];
     let stored = 0;
     for (const item of images) {
-      const id = typeof item.id === 'number' ? item.id : typeof item.id === 'string' && /^\d{1,15}$/.test(item.id) ? Number(item.id) : undefined;
+      const id = imageIdOf(item);
       const imageUrl = typeof item.image === 'string' ? item.image : undefined;
       if (id === undefined || !imageUrl) continue;
-      if (await releases.getImage(id)) {
+      const types = typesOf(item);
+      const comment = typeof item.comment === 'string' ? item.comment : '';
+      const existing = await releases.getImage(id);
+      if (existing) {
+        if (existing.comment !== comment || existing.types.join() !== types.join()) await releases.updateImage(id, { types, comment });
         stored++;
         continue;
       }
@@ -78,13 +118,6 @@ export class CoverArtArchiveMirror {
       if (response.status !== 200) continue;
       // Validated exactly like an upload.
       const original = await ingest.storeOriginal(response.body);
-      const typeList = Array.isArray(item.types) ? item.types.filter((name): name is string => typeof name === 'string') : [];
-      let types: number[];
-      try {
-        types = parseTypeNames(typeList);
-      } catch {
-        types = [];
-      }
       await releases.addImage(mbid, {
         id,
         blobKey: original.blobKey,
@@ -94,12 +127,42 @@ export class CoverArtArchiveMirror {
         height: original.height,
         byteSize: original.byteSize,
         types,
-        comment: typeof item.comment === 'string' ? item.comment : '',
+        comment,
         approved: item.approved !== false,
       });
       stored++;
     }
-    return stored > 0;
+    return stored;
+  }
+
+  /** Fetch a mirrored release's listing again: new images are added, changed types and comments updated, images the upstream dropped removed. */
+  async refresh(mbid: string): Promise<{ images: number; removed: number } | undefined> {
+    const entry = await this.services.db.selectFrom('mirror_releases').selectAll().where('release', '=', mbid).executeTakeFirst();
+    if (!entry) return undefined;
+    const listing = await this.listing(`/release/${mbid}/`);
+    const listed = new Set((Array.isArray(listing?.images) ? (listing.images as UpstreamImage[]) : []).map(imageIdOf));
+    let removed = 0;
+    for (const image of await this.services.releases.imagesOf(mbid)) {
+      if (!listed.has(image.id)) {
+        await this.services.releases.deleteImage(image.id);
+        removed++;
+      }
+    }
+    const images = await this.storeListing(mbid, listing);
+    await this.markMirrored(mbid);
+    return { images, removed };
+  }
+
+  /** Forget a mirrored release's art entirely: the next request for it asks the upstream again. */
+  async purge(mbid: string): Promise<boolean> {
+    const entry = await this.services.db.selectFrom('mirror_releases').select('release').where('release', '=', mbid).executeTakeFirst();
+    if (!entry) return false;
+    for (const image of await this.services.releases.imagesOf(mbid)) {
+      await this.services.releases.deleteImage(image.id);
+      this.services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
+    }
+    await this.services.db.deleteFrom('mirror_releases').where('release', '=', mbid).execute();
+    return true;
   }
 
   private async fillReleaseGroup(groupMbid: string): Promise<boolean> {

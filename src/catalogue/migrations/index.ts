@@ -5,6 +5,7 @@ import * as m003 from './003_keys.ts';
 import * as m010 from './010_mirror.ts';
 import * as m011 from './011_caa_image_status.ts';
 import * as m012 from './012_bulk_links.ts';
+import * as m013 from './013_mirror_releases.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '010_mirror': m010,
   '011_caa_image_status': m011,
   '012_bulk_links': m012,
+  '013_mirror_releases': m013,
 };
