@@ -75,7 +75,18 @@ describe('limiters over a LimitStore', () => {
     assert.equal(third.allowed, false);
     assert.equal(third.retryAfter, 45);
     assert.equal((await limiter.hit('b', t0)).allowed, true, 'another subject has its own count');
-    assert.equal((await limiter.hit('a', t0 + 60_000)).allowed, true, 'the next window starts afresh');
+    // Sliding: 15 s into the next window, three quarters of the last window's 3 hits still count.
+    assert.equal((await limiter.hit('a', t0 + 60_000)).allowed, false, 'the last minute still counts');
+    assert.equal((await limiter.hit('a', t0 + 120_000)).allowed, true, 'a full window later it has faded');
+  });
+
+  test('a burst at a window edge cannot pass twice the limit', async () => {
+    const limiter = new RateLimiter('edge', { limit: 10, windowMs: 60_000 }, new MemoryLimitStore());
+    const edge = Math.floor(Date.now() / 60_000) * 60_000 + 60_000;
+    let allowed = 0;
+    for (let i = 0; i < 15; i++) if ((await limiter.hit('ip', edge - 1000)).allowed) allowed++;
+    for (let i = 0; i < 15; i++) if ((await limiter.hit('ip', edge + 1000)).allowed) allowed++;
+    assert.equal(allowed, 10, '10 per minute, even across the edge');
   });
 
   test('the daily quota reserves, refuses past the limit, and gives back slots', async () => {

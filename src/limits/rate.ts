@@ -66,9 +66,10 @@ export interface RateDecision {
 }
 
 /**
- * A fixed-window request counter per subject (client IP, key id) kept in the shared LimitStore, so every Jacket
- * process behind one Redis sees the same counts. Fixed windows are one atomic increment per request; a burst at a
- * window edge can pass up to twice the limit, which is acceptable for abuse control.
+ * A request counter per subject (client IP, key id) kept in the shared LimitStore, so every Jacket process behind
+ * one Redis sees the same counts. It is a sliding window estimated from two fixed windows (the previous window's
+ * count, weighted by how much of it still overlaps the last `windowMs`, plus the current one), so a burst at a window
+ * edge cannot pass twice the limit as a plain fixed window would. One increment and one read per request.
  */
 export class RateLimiter {
   readonly name: string;
@@ -82,14 +83,25 @@ export class RateLimiter {
   }
 
   async hit(subject: string, now = Date.now()): Promise<RateDecision> {
-    const window = windowOf(now, this.rate.windowMs);
-    const counter = await this.store.increment(`rate:${this.name}:${subject}:${window.start}`, 1, window.end);
-    return {
-      allowed: counter.count <= this.rate.limit,
-      count: counter.count,
-      limit: this.rate.limit,
-      retryAfter: secondsUntil(window.end, now),
-    };
+    const { windowMs, limit } = this.rate;
+    const window = windowOf(now, windowMs);
+    const key = (start: number) => `rate:${this.name}:${subject}:${start}`;
+    // The current window's counter lives one window longer, to serve as the next window's "previous".
+    const [current, previous] = await Promise.all([
+      this.store.increment(key(window.start), 1, window.end + windowMs),
+      this.store.peek(key(window.start - windowMs)),
+    ]);
+    const overlap = (window.end - now) / windowMs;
+    const previousCount = previous?.count ?? 0;
+    const estimate = previousCount * overlap + current.count;
+    const allowed = estimate <= limit;
+    const count = Math.ceil(estimate);
+    let retryAt = window.end;
+    if (!allowed && current.count < limit && previousCount > 0) {
+      // The previous window's weight fades linearly: the estimate falls to the limit at this moment.
+      retryAt = window.start + windowMs * (1 - (limit - current.count) / previousCount);
+    }
+    return { allowed, count, limit, retryAfter: secondsUntil(retryAt, now) };
   }
 }
 
