@@ -16,6 +16,7 @@ describe('mirror mode, Open Library dialect', () => {
   let mirror: RunningJacket;
   const originals: Buffer[] = [];
   const ids: number[] = [];
+  let hugeId: number;
 
   before(async () => {
     upstream = await startJacket();
@@ -25,8 +26,10 @@ describe('mirror mode, Open Library dialect', () => {
       // Give the upstream some history so its ids are not 1, 2, 3…
       ids.push(await upload(upstream, { olid: `OL${100 + i}M`, isbn: `97800000000${String(i).padStart(2, '0')}` }, bytes));
     }
+    // Fine upstream, too many pixels for the mirror's own limit below.
+    hugeId = await upload(upstream, { olid: 'OL999M', isbn: '9780000000990' }, await makeImage(1000, 1000));
     proxy = await startCountingProxy(upstream.url);
-    mirror = await startJacket({ JACKET_UPSTREAM_OPENLIBRARY: proxy.url, JACKET_UPSTREAM_RATE: '2/1s', JACKET_UPSTREAM_NEGATIVE_TTL: '1h', JACKET_UPSTREAM_TIMEOUT_MS: '5000' });
+    mirror = await startJacket({ JACKET_UPSTREAM_OPENLIBRARY: proxy.url, JACKET_UPSTREAM_RATE: '2/1s', JACKET_UPSTREAM_NEGATIVE_TTL: '1h', JACKET_UPSTREAM_TIMEOUT_MS: '5000', JACKET_MAX_PIXELS: '500000' });
   });
   after(async () => {
     await mirror.close();
@@ -89,6 +92,26 @@ describe('mirror mode, Open Library dialect', () => {
     const throttledAt = proxy.requests.at(-1)!.at;
     const retried = await mirror.get(`/b/id/${ids[6]}-S.jpg`);
     assert.equal(retried.status, 200);
+    const next = proxy.requests.find((request) => request.at > throttledAt);
+    assert.ok(next && next.at - throttledAt >= 1900, 'the next upstream request waited for Retry-After');
+  });
+
+  test('an upstream cover this server cannot take is a miss (blank GIF, or 404), remembered, never an error', async () => {
+    const blank = await mirror.get(`/b/id/${hugeId}-M.jpg`);
+    assert.equal(blank.status, 200);
+    assert.equal(blank.headers.get('content-type'), 'image/gif');
+    const before = proxy.requests.length;
+    assert.equal((await mirror.get(`/b/id/${hugeId}-M.jpg?default=false`)).status, 404);
+    assert.equal(proxy.requests.length, before, 'the refusal was remembered');
+  });
+
+  test('an upstream refusal with Retry-After (as a Jacket upstream rate limit sends) is a 503 here and holds back later requests', async () => {
+    proxy.throttle = { remaining: 1, status: 403, retryAfterSeconds: 2 };
+    const refused = await mirror.get(`/b/isbn/9780000000050-S.jpg`);
+    assert.equal(refused.status, 503);
+    assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+    const throttledAt = proxy.requests.at(-1)!.at;
+    assert.equal((await mirror.get(`/b/isbn/9780000000050-S.jpg`)).status, 200);
     const next = proxy.requests.find((request) => request.at > throttledAt);
     assert.ok(next && next.at - throttledAt >= 1900, 'the next upstream request waited for Retry-After');
   });

@@ -1,8 +1,7 @@
 import type { Services } from '../app.ts';
 import { parseTypeNames } from '../catalogue/releases.ts';
-import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
-import type { Upstream } from './upstream.ts';
+import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
 
 interface UpstreamImage {
   id?: unknown;
@@ -71,11 +70,11 @@ export class CoverArtArchiveMirror {
   private async listing(path: string): Promise<UpstreamListing | undefined> {
     const response = await this.upstream.get(path, 5, { accept: 'application/json' });
     if (response.status === 404) return undefined;
-    if (response.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${response.status} for ${path}.`);
+    if (response.status !== 200) throw upstreamFailed(response.status, path);
     try {
       return JSON.parse(response.body.toString('utf8')) as UpstreamListing;
     } catch {
-      throw new JacketError(502, 'upstream_failed', 'The upstream sent a listing that is not JSON.');
+      throw upstreamFailed(response.status, `${path} (not JSON)`);
     }
   }
 
@@ -114,10 +113,16 @@ export class CoverArtArchiveMirror {
         stored++;
         continue;
       }
-      const response = await this.upstream.get(imageUrl);
-      if (response.status !== 200) continue;
-      // Validated exactly like an upload.
-      const original = await ingest.storeOriginal(response.body);
+      let original;
+      try {
+        const response = await this.upstream.get(imageUrl);
+        if (response.status !== 200) continue;
+        // Validated exactly like an upload; an image we cannot take is left out, the others are kept.
+        original = await ingest.storeOriginal(response.body);
+      } catch (error) {
+        if (isUnusable(error)) continue;
+        throw error;
+      }
       await releases.addImage(mbid, {
         id,
         blobKey: original.blobKey,
@@ -171,7 +176,7 @@ export class CoverArtArchiveMirror {
     // The group listing is the chosen release's own listing; its `release` link names that release.
     const link = typeof listing.release === 'string' ? listing.release : '';
     const releaseMbid = parseMbid(link.replace(/\/+$/, '').split('/').pop() ?? '');
-    if (!releaseMbid) throw new JacketError(502, 'upstream_failed', 'The upstream release-group listing does not name its release.');
+    if (!releaseMbid) throw upstreamFailed(200, 'the release-group listing (no release named)');
     const filled = await this.fillRelease(releaseMbid, listing);
     if (!filled) return false;
     await this.services.releases.putRelease(releaseMbid, { releaseGroup: groupMbid });

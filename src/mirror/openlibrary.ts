@@ -1,8 +1,7 @@
 import type { Services } from '../app.ts';
 import type { Category, Cover, IdentifierInput } from '../catalogue/covers.ts';
-import { JacketError } from '../errors.ts';
 import { CATEGORY_OLID_KIND, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
-import type { Upstream } from './upstream.ts';
+import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
 
 interface UpstreamCoverJson {
   id?: unknown;
@@ -41,7 +40,13 @@ export class OpenLibraryMirror {
     if (await this.services.limits.peek(cacheKey)) return undefined;
     const pending = this.inFlight.get(cacheKey);
     if (pending) return pending;
-    const work = this.fetch(category, key, value, canonical, cacheKey).finally(() => this.inFlight.delete(cacheKey));
+    const work = this.fetch(category, key, value, canonical, cacheKey)
+      .catch((error: unknown) => {
+        // An upstream cover we cannot take (invalid image, over the limits) is absent as far as clients can tell.
+        if (isUnusable(error)) return this.rememberAbsent(cacheKey);
+        throw error;
+      })
+      .finally(() => this.inFlight.delete(cacheKey));
     this.inFlight.set(cacheKey, work);
     return work;
   }
@@ -55,15 +60,15 @@ export class OpenLibraryMirror {
     const { catalogue, ingest } = this.services;
     const meta = await this.upstream.get(`/${category}/${key}/${encodeURIComponent(rawValue)}.json`);
     if (meta.status === 404) return this.rememberAbsent(cacheKey);
-    if (meta.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${meta.status} for the cover metadata.`);
+    if (meta.status !== 200) throw upstreamFailed(meta.status, 'the cover metadata');
     let json: UpstreamCoverJson;
     try {
       json = JSON.parse(meta.body.toString('utf8')) as UpstreamCoverJson;
     } catch {
-      throw new JacketError(502, 'upstream_failed', 'The upstream sent metadata that is not JSON.');
+      throw upstreamFailed(meta.status, 'the cover metadata (not JSON)');
     }
     const upstreamId = typeof json.id === 'number' && Number.isSafeInteger(json.id) && json.id > 0 ? json.id : undefined;
-    if (!upstreamId) throw new JacketError(502, 'upstream_failed', 'The upstream metadata has no cover id.');
+    if (!upstreamId) throw upstreamFailed(meta.status, 'the cover metadata (no cover id)');
 
     const identifiers: IdentifierInput[] = isEditionScheme(key) ? [{ scheme: key, value: canonical }] : [];
     const olidParsed = typeof json.olid === 'string' ? parseOlid(json.olid) : undefined;
@@ -88,7 +93,7 @@ export class OpenLibraryMirror {
     const sourceUrl = `${this.upstream.base}/${category}/id/${upstreamId}.jpg`;
     const image = await this.upstream.get(`/${category}/id/${upstreamId}.jpg?default=false`);
     if (image.status === 404) return this.rememberAbsent(cacheKey);
-    if (image.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${image.status} for the cover image.`);
+    if (image.status !== 200) throw upstreamFailed(image.status, 'the cover image');
     // Validated exactly like an upload.
     const stored = await ingest.storeOriginal(image.body);
     const idTaken = await catalogue.getCover(upstreamId);
@@ -121,7 +126,7 @@ export class OpenLibraryMirror {
     const cover = await this.services.catalogue.getCover(coverId);
     if (!entry || !cover) return undefined;
     const image = await this.upstream.get(`${entry.source_url}?default=false`);
-    if (image.status !== 200) throw new JacketError(502, 'upstream_failed', `The upstream answered ${image.status} for cover ${entry.upstream_id}.`);
+    if (image.status !== 200) throw upstreamFailed(image.status, `cover ${entry.upstream_id}`);
     const stored = await this.services.ingest.storeOriginal(image.body);
     const changed = stored.sha256 !== cover.sha256;
     await this.services.db

@@ -10,6 +10,16 @@ export interface UpstreamOptions {
   maxBytes: number;
 }
 
+/** An upstream answer that is neither the thing asked for nor a clear "not there": a miss answers 503, not 5xx noise. */
+export function upstreamFailed(status: number, what: string): JacketError {
+  return new JacketError(503, 'upstream_failed', `The upstream answered ${status} for ${what}.`, { 'retry-after': '30' });
+}
+
+/** What the upstream has but this server will not take (not an image, too large, too many pixels…): treated as absent. */
+export function isUnusable(error: unknown): boolean {
+  return error instanceof JacketError && error.status < 500;
+}
+
 /**
  * One upstream cover service, asked politely: every HTTP request (redirect hops included) passes the rate gate,
  * 429/503 answers push later requests back by their Retry-After, and every request has a deadline.
@@ -44,16 +54,20 @@ export class Upstream {
             headers,
           });
         } catch (error) {
-          if (error instanceof JacketError && error.status === 413) throw error;
+          // Too large to accept: the upstream has it, but we cannot take it; the caller treats it as absent.
+          if (error instanceof JacketError && error.status === 413) throw new JacketError(404, 'upstream_unusable', error.message);
           throw new JacketError(503, 'upstream_unreachable', `The upstream cover service cannot be reached: ${(error as Error).message}`, {
             'retry-after': '30',
           });
         }
       });
-      if (response.status === 429 || response.status === 503) {
-        this.gate.backOff(retryAfterMs(response.headers['retry-after'], 5000));
+      // 429 and 503 — and any refusal that says when to come back (a Jacket upstream's rate limit answers 403 with
+      // Retry-After) — hold back every later request to this upstream.
+      if (response.status === 429 || response.status === 503 || (response.status >= 400 && response.headers['retry-after'])) {
+        const waitMs = retryAfterMs(response.headers['retry-after'], 5000);
+        this.gate.backOff(waitMs);
         throw new JacketError(503, 'upstream_busy', `The upstream answered ${response.status}; backing off.`, {
-          'retry-after': String(Math.ceil(retryAfterMs(response.headers['retry-after'], 5000) / 1000)),
+          'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))),
         });
       }
       const location = response.headers.location;
@@ -63,6 +77,6 @@ export class Upstream {
       }
       return response;
     }
-    throw new JacketError(502, 'upstream_redirects', 'The upstream redirected too many times.');
+    throw new JacketError(503, 'upstream_failed', 'The upstream redirected too many times.', { 'retry-after': '30' });
   }
 }
