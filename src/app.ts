@@ -20,7 +20,7 @@ import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
-import { openLibraryRoutes } from './http/openlibrary.ts';
+import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
 import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
@@ -192,7 +192,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.setErrorHandler((error, request, reply) => {
     const rendered = errorBody(error);
     if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
-    return reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
+    const body = rendered.status < 500 && UPLOAD_ROUTE.test(request.routeOptions.url ?? '') ? uploadErrorBody(rendered.body) : rendered.body;
+    return reply.code(rendered.status).headers(rendered.headers).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'not_found', message: `Nothing is served at ${request.method} ${request.url.split('?')[0]}.` }),

@@ -144,7 +144,8 @@ describe('bad input: a clear 4xx, nothing stored, the server keeps serving', () 
     const empty = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin });
     assert.equal((await assertRefused(empty, 400, 'no body')).code, 1);
     const raw = await jacket.get('/b/upload2', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'image/jpeg' }, body: new Uint8Array(good) });
-    await assertRefused(raw, 415, 'raw image body');
+    const rawBody = await assertRefused(raw, 415, 'raw image body');
+    assert.equal(rawBody.code, 1, 'upload errors raised before the handler keep the Open Library shape');
     const badJson = await jacket.get('/b/upload2', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/json' }, body: '{"olid": ' });
     await assertRefused(badJson, 400, 'broken JSON');
     const multipartCases: Array<[string, Record<string, string>, Buffer]> = [
@@ -161,6 +162,7 @@ describe('bad input: a clear 4xx, nothing stored, the server keeps serving', () 
       const response = await jacket.get('/b/upload2', { method: 'POST', headers: { ...jacket.admin, ...headers }, body: new Uint8Array(body) });
       const parsed = await assertRefused(response, 400, what);
       assert.ok(['malformed_multipart', 'no_image', 'invalid_request', 'bad_request'].includes(parsed.error), `${what}: ${parsed.error}`);
+      assert.equal(parsed.code, 1, `${what}: Open Library's numeric code`);
       await assertStillServing();
     }
     assert.deepEqual(await stateOfDisk(), before);

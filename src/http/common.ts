@@ -111,5 +111,9 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
       : status === 415
         ? 'unsupported_media_type'
         : (fastifyError.code ?? 'bad_request').toLowerCase().replace(/^fst_(err_)?/, '');
-  return { status, headers: {}, body: { error: code, message: fastifyError.message ?? 'Bad request.' } };
+  const message =
+    status === 415
+      ? `This body's Content-Type is not one this route reads: send multipart/form-data, application/x-www-form-urlencoded or application/json.`
+      : (fastifyError.message ?? 'Bad request.');
+  return { status, headers: {}, body: { error: code, message } };
 }

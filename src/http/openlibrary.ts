@@ -113,12 +113,21 @@ const JSONP_CALLBACK = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
 
 /** Open Library's numeric upload error codes (1–3 are the original's; 4 is ours, for identifiers). */
 function uploadErrorCode(code: string): { code: number; message: string } | undefined {
-  if (code === 'no_image') return { code: 1, message: 'No image found' };
+  if (['no_image', 'malformed_multipart', 'too_many_parts', 'unsupported_media_type', 'unexpected_file'].includes(code)) return { code: 1, message: 'No image found' };
   if (code === 'invalid_url' || code.startsWith('source_url')) return { code: 2, message: 'Invalid URL' };
   if (['empty_image', 'unsupported_format', 'corrupt_image', 'too_many_pixels', 'payload_too_large'].includes(code)) return { code: 3, message: 'Invalid Image' };
   if (code === 'invalid_olid' || code === 'invalid_identifier') return { code: 4, message: 'Invalid identifier' };
   return undefined;
 }
+
+/** An upload error in Open Library's shape (numeric `code` and its message) with our machine code and sentence. */
+export function uploadErrorBody(body: { error: string; message: string }): object {
+  const mapped = uploadErrorCode(body.error);
+  return mapped ? { code: mapped.code, message: mapped.message, error: body.error, detail: body.message } : body;
+}
+
+/** The upload routes, whose errors (even those raised before the handler runs) take the Open Library shape. */
+export const UPLOAD_ROUTE = /^\/[abw]\/upload2?$/;
 
 function identifiersFromForm(form: FormData): IdentifierInput[] {
   const identifiers: IdentifierInput[] = [];
@@ -325,10 +334,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
   function sendUploadError(reply: FastifyReply, error: unknown) {
     const rendered = errorBody(error);
     if (rendered.status >= 500) throw error;
-    const mapped = error instanceof JacketError ? uploadErrorCode(error.code) : undefined;
-    reply.code(rendered.status).headers(rendered.headers);
-    if (!mapped) return reply.send(rendered.body);
-    return reply.send({ code: mapped.code, message: mapped.message, error: rendered.body.error, detail: rendered.body.message });
+    return reply.code(rendered.status).headers(rendered.headers).send(uploadErrorBody(rendered.body));
   }
 
 }
