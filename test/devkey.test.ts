@@ -131,6 +131,7 @@ describe('LibraryThing-style keyed covers', () => {
     const before = Date.now();
     const refused = await jacket.get(url(limited, 'large'));
     assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('etag'), null, 'a refusal carries no cover validators');
     const retryAfter = Number(refused.headers.get('retry-after'));
     const expected = Math.ceil((nextUtcMidnight(before) - before) / 1000);
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && Math.abs(retryAfter - expected) <= 2, `Retry-After ${retryAfter}, expected ≈${expected}`);

@@ -154,9 +154,14 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
   const { releases, renditions, config } = services;
 
   /** Rate-limit hook first, then the work; JacketErrors become this dialect's short text bodies. */
-  async function dialect(request: FastifyRequest, reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> {
+  async function dialect(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    work: () => Promise<FastifyReply>,
+    options: { limited: boolean } = { limited: true },
+  ): Promise<FastifyReply> {
     try {
-      await services.hooks.coverArtArchiveRequest?.(request, reply);
+      if (options.limited) await services.hooks.coverArtArchiveRequest?.(request, reply);
       return await work();
     } catch (error) {
       if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
@@ -271,12 +276,18 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         method: 'OPTIONS',
         url,
         schema: { hide: true },
+        // A CORS preflight: answered from the path alone, never counted against the rate limit (which would look up keys).
         handler: (request, reply) =>
-          dialect(request, reply, async () => {
-            mbidOf(request.params.mbid ?? '');
-            if (request.params.file !== undefined) segmentOf(request.params.file);
-            return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
-          }),
+          dialect(
+            request,
+            reply,
+            async () => {
+              mbidOf(request.params.mbid ?? '');
+              if (request.params.file !== undefined) segmentOf(request.params.file);
+              return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
+            },
+            { limited: false },
+          ),
       });
       app.route({
         method: ['POST', 'PUT', 'PATCH', 'DELETE'],
@@ -289,6 +300,14 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
   }
 
   // ---- File routes: what archive.org serves for the original service ----
+
+  // The files are read-only: other methods are 405 with Allow, as on the API routes.
+  app.route({
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/download/:bucket/:file',
+    schema: { hide: true },
+    handler: (request, reply) => sendText(reply, 405, `Method ${request.method} is not allowed here; use GET or HEAD.`, { allow: ALLOW }),
+  });
 
   app.get<{ Params: { bucket: string; file: string } }>(
     '/download/:bucket/:file',

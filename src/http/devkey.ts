@@ -72,6 +72,9 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   }
 
   function sendOverQuota(reply: FastifyReply, key: DeveloperKey, limit: number): FastifyReply {
+    // The cover's validators were set before the quota was known; a refusal carries none of them.
+    reply.removeHeader('etag');
+    reply.removeHeader('last-modified');
     const now = Date.now();
     const resetAt = nextUtcMidnight(now);
     return sendText(reply, 429, `Daily limit reached: ${limit} covers made today for key ${key.id}; it resets at ${new Date(resetAt).toISOString()}.`, {

@@ -188,7 +188,7 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       await auth.require(request, 'upload');
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : undefined;
-      if (id === undefined) throw new JacketError(404, 'not_found', `There is no image ${request.params.id.slice(0, 40)}.`);
+      if (id === undefined) throw new JacketError(400, 'invalid_id', 'The image id must be a whole number.');
       const body = request.body ?? {};
       const image = await releases.updateImage(id, {
         types: body.types === undefined ? undefined : parseTypeNames(body.types),
@@ -201,11 +201,11 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
 
   app.delete<{ Params: { id: string } }>(
     '/api/v1/images/:id',
-    { schema: { tags: TAGS, summary: 'Remove an image from its release', security, params: idParams, response: { 401: errorSchema, 404: errorSchema } } },
+    { schema: { tags: TAGS, summary: 'Remove an image from its release', security, params: idParams, response: { 400: errorSchema, 401: errorSchema, 404: errorSchema } } },
     async (request, reply) => {
       await auth.require(request, 'upload');
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : undefined;
-      if (id === undefined) throw new JacketError(404, 'not_found', `There is no image ${request.params.id.slice(0, 40)}.`);
+      if (id === undefined) throw new JacketError(400, 'invalid_id', 'The image id must be a whole number.');
       const image = await releases.deleteImage(id);
       services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
       return reply.code(204).send();
