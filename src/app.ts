@@ -11,6 +11,7 @@ import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { homeRoutes } from './http/home.ts';
+import { HotResponses } from './http/hot-responses.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
@@ -39,6 +40,8 @@ export interface Services {
   changes: ChangeBus;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
+  /** The hot-hit table in front of Fastify (set by buildApp; see http/hot-responses.ts). */
+  hotResponses?: HotResponses;
   /** Set when the admin token was generated on this start; printed once by `serve`. */
   generatedAdminToken?: string;
   close(): Promise<void>;
@@ -92,7 +95,11 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<{ app: FastifyInstance; services: Services }> {
   const services = await createServices(config);
+  const hot = new HotResponses(services);
+  services.hotResponses = hot;
   const app = Fastify({
+    // Hits on hot image URLs are answered before Fastify routes them (see http/hot-responses.ts).
+    serverFactory: hot.serverFactory,
     logger: options.logger ?? { level: config.logLevel },
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
@@ -139,5 +146,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await openLibraryRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
+  hot.install(app);
   return { app, services };
 }

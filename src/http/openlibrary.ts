@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
+import { ResolutionCache } from '../catalogue/resolution-cache.ts';
 import { JacketError } from '../errors.ts';
 import { EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
@@ -107,6 +108,7 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions, auth, ingest, config } = services;
+  const resolutions = new ResolutionCache(services.changes);
 
   async function resolve(path: CoverPath): Promise<Cover | undefined> {
     if (path.key === 'id') {
@@ -129,7 +131,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     const path = parseCoverPath(request.params.key, request.params.file);
     if (!path) return sendMissing(request, reply);
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    const cover = await resolve(path);
+    const cover = await resolutions.resolve(`${category}/${path.key}/${path.value}`, () => resolve(path));
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();
