@@ -83,6 +83,7 @@ export async function createServices(config: Config): Promise<Services> {
     async close() {
       await changes.close();
       await limits.close();
+      await renditions.flush();
       await blobs.close();
       await db.destroy();
     },

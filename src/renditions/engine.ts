@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { LRUCache } from 'lru-cache';
+import sharp from 'sharp';
 import { renderRendition, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import type { Dimensions } from '../images/sizes.ts';
 import { renditionKey, type BlobStore } from '../storage/blobstore.ts';
@@ -23,6 +25,8 @@ export interface RenditionStats {
   memoryHits: number;
   storeHits: number;
   made: number;
+  /** Renditions made but not kept in the blob store (the write failed; they are made again when asked). */
+  storeFailures: number;
 }
 
 export interface RenditionEngineOptions {
@@ -38,14 +42,18 @@ export interface RenditionEngineOptions {
  */
 export class RenditionEngine {
   readonly queue: WorkQueue;
-  readonly stats: RenditionStats = { memoryHits: 0, storeHits: 0, made: 0 };
+  readonly stats: RenditionStats = { memoryHits: 0, storeHits: 0, made: 0, storeFailures: 0 };
   private readonly blobs: BlobStore;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   private readonly inFlight = new Map<string, Promise<Rendition>>();
+  private readonly storing = new Set<Promise<void>>();
 
   constructor(options: RenditionEngineOptions) {
     this.blobs = options.blobs;
     this.queue = new WorkQueue(options.concurrency, options.queueLimit);
+    // libvips threads per image operation: the cores shared among the operations that run at once, so a full queue
+    // keeps every core busy without oversubscribing them (sharp's default is one thread per core per operation).
+    sharp.concurrency(Math.max(1, Math.floor(os.availableParallelism() / options.concurrency)));
     this.memory =
       options.cacheBytes > 0
         ? new LRUCache<string, Buffer>({ maxSize: options.cacheBytes, sizeCalculation: (bytes) => Math.max(1, bytes.length) })
@@ -91,10 +99,27 @@ export class RenditionEngine {
       if (!source) throw new Error(`original blob ${original.blobKey} is missing`);
       return renderRendition(source, target, format);
     });
-    await this.blobs.put(key, bytes);
     this.stats.made++;
     this.memory?.set(key, bytes);
+    // The caller gets the bytes now; keeping them in the store (temp file, fsync, rename, directory fsync) happens
+    // after. Two fsyncs on the response path cost more than the resize at small sizes. Until the write lands the
+    // rendition is answered from memory; if the process dies first, it is simply made again.
+    const storing = this.blobs.put(key, bytes).then(
+      () => {
+        this.storing.delete(storing);
+      },
+      () => {
+        this.storing.delete(storing);
+        this.stats.storeFailures++;
+      },
+    );
+    this.storing.add(storing);
     return { bytes, mime, made: true };
+  }
+
+  /** Wait until every rendition made so far is in the blob store (shutdown, tests). */
+  async flush(): Promise<void> {
+    while (this.storing.size > 0) await Promise.all(this.storing);
   }
 
   /** The original's bytes (served byte-identical), through the same memory cache. */
