@@ -3,7 +3,6 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations/index.ts';
-import { keepStatements } from './sqlite-statements.ts';
 import type { Database } from './schema.ts';
 
 export type CatalogueDb = Kysely<Database>;
@@ -20,21 +19,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
     return openPostgres(options.databaseUrl);
   }
   fs.mkdirSync(path.dirname(options.sqlitePath), { recursive: true });
-  const sqlite = keepStatements(new SQLite(options.sqlitePath));
+  const sqlite = new SQLite(options.sqlitePath);
   // WAL lets readers (and `jacket` commands run beside the server) work while one writer writes; synchronous=FULL
   // makes every committed transaction durable across power loss, which crash safety relies on.
-  pragma(sqlite, 'journal_mode = WAL');
-  pragma(sqlite, 'synchronous = FULL');
-  pragma(sqlite, 'busy_timeout = 10000');
-  pragma(sqlite, 'foreign_keys = ON');
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('foreign_keys = ON');
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-}
-
-/** A pragma through the kept statements (`Database.pragma()` prepares a throwaway statement; see sqlite-statements.ts). */
-function pragma(sqlite: SQLite.Database, source: string): void {
-  const statement = sqlite.prepare(`PRAGMA ${source}`);
-  if (statement.reader) statement.get();
-  else statement.run();
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
