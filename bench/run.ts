@@ -12,6 +12,7 @@
  * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 5).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -29,6 +30,8 @@ const HIT_SECONDS = Number(process.env.BENCH_HIT_SECONDS ?? 4);
 const MISSES_PER_ROUND = Number(process.env.BENCH_MISSES_PER_ROUND ?? 40);
 const BURST = 400;
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+/** `hits` runs only the hit measurements (for working on the hot path). */
+const ONLY = process.env.BENCH_ONLY;
 const TWO_CORES = os.availableParallelism() >= 2;
 const ISBN = '0385472579';
 
@@ -198,6 +201,24 @@ async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number
   return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
 }
 
+/** User + system CPU time of processes (all their threads), in seconds. */
+async function cpuSeconds(pids: readonly number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
+function childPids(pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+class Stop extends Error {}
+
 const verdicts: Array<{ target: string; measured: string; pass: boolean }> = [];
 function verdict(target: string, measured: string, pass: boolean) {
   verdicts.push({ target, measured, pass });
@@ -215,6 +236,11 @@ const cleanup = async () => {
   await fs.rm(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// Whatever happens to this process, no server it started outlives it.
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(temp, { recursive: true, force: true });
+});
 
 try {
   log(`Jacket rendition bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
@@ -258,6 +284,7 @@ try {
 
   // nginx on the same bytes, from disk.
   let nginxUrl: string | undefined;
+  let nginxPid: number | undefined;
   if (HAVE_NGINX) {
     const nginxRoot = path.join(temp, 'nginx');
     await fs.mkdir(path.join(nginxRoot, 'www', 'b', 'id'), { recursive: true });
@@ -296,45 +323,75 @@ http {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(nginx);
+    nginxPid = nginx.pid;
     nginxUrl = `http://127.0.0.1:${nginxPort}`;
     await waitFor(nginxUrl + hitPath, nginx, 'nginx');
     const check = await request(nginxUrl + hitPath, agent);
     if (!check.body.equals(made.body)) throw new Error('nginx serves different bytes');
   }
 
-  // 1. Hits.
+  // Node's own ceiling, for reference: a bare http server writing the same buffer.
+  const bareNodePort = await freePort();
+  const hitFile = path.join(temp, 'hit.jpg');
+  await fs.writeFile(hitFile, made.body);
+  const bareNode = spawn(NODE, [path.join(ROOT, 'bench/bare-node.ts'), String(bareNodePort), hitFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(bareNode);
+  const bareNodeUrl = `http://127.0.0.1:${bareNodePort}`;
+  await waitFor(bareNodeUrl + hitPath, bareNode, 'bare Node');
+
+  // 1. Hits. Each round runs every server back to back, so a round's ratio compares like with like even when the
+  // machine's load drifts; the verdict is the median of the per-round ratios. Alongside wall-clock rates, the CPU
+  // time each server process used gives requests per CPU-second, which other load on the machine disturbs far less.
   log(`\n1. hits: ${HIT_SECONDS}s × ${ROUNDS} rounds each, 32 connections, one hit URL`);
+  const nginxPids = nginxPid ? [nginxPid, ...childPids(nginxPid)] : [];
   pin(jacket.pid!, '0');
+  pin(bareNode.pid!, '0');
   await load(jacketUrl + hitPath, 2, 32);
   await load(jacketUrl + isbnPath, 1, 32);
+  await load(bareNodeUrl + hitPath, 1, 32);
   if (nginxUrl) await load(nginxUrl + hitPath, 2, 32);
-  const rates = { nginx: [] as number[], id: [] as number[], isbn: [] as number[] };
+  const servers = [
+    ['nginx', nginxUrl ? nginxUrl + hitPath : undefined, nginxPids],
+    ['bare Node', bareNodeUrl + hitPath, [bareNode.pid!]],
+    ['Jacket id', jacketUrl + hitPath, [jacket.pid!]],
+    ['Jacket ISBN', jacketUrl + isbnPath, [jacket.pid!]],
+    // A query string keeps a request off the hot table: the same hit through Fastify's routing, hooks and logger.
+    ['via Fastify', jacketUrl + hitPath + '?via=fastify', [jacket.pid!]],
+  ] as const;
+  const rates: Record<string, number[]> = {};
+  const perCpuSecond: Record<string, number[]> = {};
   for (let round = 1; round <= ROUNDS; round++) {
     const line: string[] = [];
-    for (const [name, url] of [
-      ['nginx', nginxUrl ? nginxUrl + hitPath : undefined],
-      ['id', jacketUrl + hitPath],
-      ['isbn', jacketUrl + isbnPath],
-    ] as const) {
+    for (const [name, url, pids] of servers) {
       if (!url) continue;
+      const cpuBefore = await cpuSeconds(pids);
       const result = await load(url, HIT_SECONDS, 32);
+      const cpu = (await cpuSeconds(pids)) - cpuBefore;
       if (result.non2xx || result.errors) throw new Error(`${name} hits: ${result.non2xx} non-2xx, ${result.errors} socket errors`);
-      rates[name].push(result.rate);
-      line.push(`${name} ${fmt(result.rate)}/s (p99 ${result.p99})`);
+      (rates[name] ??= []).push(result.rate);
+      (perCpuSecond[name] ??= []).push(result.requests / cpu);
+      line.push(`${name} ${fmt(result.rate)}/s (${fmt(result.requests / cpu)}/CPU-s)`);
     }
     log(`  round ${round}: ${line.join(', ')}`);
   }
   pin(jacket.pid!, '0-' + (os.availableParallelism() - 1));
-  const nginxRate = median(rates.nginx);
-  log(`  medians: nginx ${fmt(nginxRate)}/s, Jacket by id ${fmt(median(rates.id))}/s, Jacket by ISBN ${fmt(median(rates.isbn))}/s`);
+  bareNode.kill('SIGTERM');
+  for (const [name] of servers) {
+    if (rates[name]) log(`  ${name.padEnd(12)} median ${fmt(median(rates[name]))}/s wall clock, ${fmt(median(perCpuSecond[name]!))} requests per CPU-second`);
+  }
   if (nginxUrl) {
-    const idRatio = median(rates.id) / nginxRate;
-    const isbnRatio = median(rates.isbn) / nginxRate;
-    verdict('hits by id ≥ 0.70× nginx', `${idRatio.toFixed(2)}×`, idRatio >= 0.7);
-    verdict('hits by ISBN ≥ 0.60× nginx', `${isbnRatio.toFixed(2)}×`, isbnRatio >= 0.6);
+    const pairedRatio = (name: string, table: Record<string, number[]>) => median(table[name]!.map((rate, i) => rate / table.nginx![i]!));
+    const idRatio = pairedRatio('Jacket id', rates);
+    const isbnRatio = pairedRatio('Jacket ISBN', rates);
+    log(`  ratios to nginx (median of per-round ratios): bare Node ${pairedRatio('bare Node', rates).toFixed(2)}×, Jacket id ${idRatio.toFixed(2)}×, Jacket ISBN ${isbnRatio.toFixed(2)}×`);
+    log(`  per CPU-second ratios to nginx: bare Node ${pairedRatio('bare Node', perCpuSecond).toFixed(2)}×, Jacket id ${pairedRatio('Jacket id', perCpuSecond).toFixed(2)}×, Jacket ISBN ${pairedRatio('Jacket ISBN', perCpuSecond).toFixed(2)}×`);
+    verdict('hits by id ≥ 0.70× nginx', `${idRatio.toFixed(2)}× (per CPU-second ${pairedRatio('Jacket id', perCpuSecond).toFixed(2)}×)`, idRatio >= 0.7);
+    verdict('hits by ISBN ≥ 0.60× nginx', `${isbnRatio.toFixed(2)}× (per CPU-second ${pairedRatio('Jacket ISBN', perCpuSecond).toFixed(2)}×)`, isbnRatio >= 0.6);
   } else {
     verdict('hits vs nginx', 'nginx not installed: no baseline', false);
   }
+
+  if (ONLY === 'hits') throw new Stop();
 
   // 2. Misses.
   const target = openLibrarySize(1200, 1800, 'L');
@@ -425,6 +482,8 @@ http {
   log('\nsummary');
   for (const v of verdicts) log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.measured}`);
   process.exitCode = verdicts.every((v) => v.pass) ? 0 : 1;
+} catch (error) {
+  if (!(error instanceof Stop)) throw error;
 } finally {
   await cleanup();
 }

@@ -10,6 +10,7 @@ import { CoverCatalogue } from './catalogue/covers.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
+import { coverImageRoutes } from './http/cover-images.ts';
 import { homeRoutes } from './http/home.ts';
 import { HotResponses } from './http/hot-responses.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
@@ -145,6 +146,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);
+  await coverImageRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   hot.install(app);

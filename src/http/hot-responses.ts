@@ -22,6 +22,14 @@ const MAX_BODY = 512 * 1024;
 /** Headers that belong to one response's framing, not to the resource: Node writes its own. */
 const FRAMING_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date']);
 
+function hasValidator(rawHeaders: string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if ((name.length === 13 || name.length === 17) && /^if-(none-match|modified-since)$/i.test(name)) return true;
+  }
+  return false;
+}
+
 /**
  * The hot path for hits. The hot covers of a catalogue are requested by the same few URLs all day; once Fastify has
  * answered one of those URLs with a rendition, the whole response (headers decided by the route, bytes from the
@@ -57,7 +65,9 @@ export class HotResponses {
 
   /** For Fastify's `serverFactory`: answer hot URLs here, pass everything else to Fastify. */
   readonly serverFactory = (handler: FastifyServerFactoryHandler): http.Server =>
-    http.createServer((request, response) => {
+    // optimizeEmptyRequests: a request without Content-Length or Transfer-Encoding has no body by definition, so
+    // Node hands it over with its body stream already ended instead of emitting stream events for nothing.
+    http.createServer({ optimizeEmptyRequests: true } as http.ServerOptions, (request, response) => {
       if (!this.tryServe(request, response)) handler(request, response);
     });
 
@@ -66,10 +76,9 @@ export class HotResponses {
     const entry = this.entries.get(request.url ?? '');
     if (!entry) return false;
     if (entry.identifierLookup && this.services.hooks.openLibraryLookup) return false;
-    if (
-      (request.headers['if-none-match'] !== undefined || request.headers['if-modified-since'] !== undefined) &&
-      isNotModified(request as unknown as FastifyRequest, { etag: entry.etag, lastModified: entry.lastModified })
-    ) {
+    // `request.headers` is built lazily from rawHeaders on first access: look for a validator in the raw list and
+    // build the object only for conditional requests.
+    if (hasValidator(request.rawHeaders) && isNotModified(request as unknown as FastifyRequest, { etag: entry.etag, lastModified: entry.lastModified })) {
       this.stats.notModified++;
       response.writeHead(304, entry.notModifiedHeaders);
       response.end();
