@@ -1,6 +1,4 @@
-import os from 'node:os';
 import { LRUCache } from 'lru-cache';
-import sharp from 'sharp';
 import { renderRendition, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import type { Dimensions } from '../images/sizes.ts';
 import { renditionKey, type BlobStore } from '../storage/blobstore.ts';
@@ -51,9 +49,6 @@ export class RenditionEngine {
   constructor(options: RenditionEngineOptions) {
     this.blobs = options.blobs;
     this.queue = new WorkQueue(options.concurrency, options.queueLimit);
-    // libvips threads per image operation: the cores shared among the operations that run at once, so a full queue
-    // keeps every core busy without oversubscribing them (sharp's default is one thread per core per operation).
-    sharp.concurrency(Math.max(1, Math.floor(os.availableParallelism() / options.concurrency)));
     this.memory =
       options.cacheBytes > 0
         ? new LRUCache<string, Buffer>({ maxSize: options.cacheBytes, sizeCalculation: (bytes) => Math.max(1, bytes.length) })
