@@ -92,6 +92,11 @@ describe('revalidation and the hot path', () => {
     assert.equal(stale.status, 200);
     await stale.arrayBuffer();
     assert.deepEqual(reads, []);
+    // A response to a request with credentials is never remembered.
+    const personal = `/b/id/${coverId}-L.avif`;
+    const servedBefore = hot.stats.served;
+    for (let i = 0; i < 2; i++) await (await jacket.get(personal, { headers: jacket.admin })).arrayBuffer();
+    assert.equal(hot.stats.served, servedBefore);
     // A query string or HEAD is not the remembered response: Fastify answers them.
     const head = await jacket.get(`/b/id/${coverId}-S.jpg`, { method: 'HEAD' });
     assert.equal(head.status, 200);

@@ -37,9 +37,10 @@ function hasValidator(rawHeaders: string[]): boolean {
  * `http.Server` request event: no routing, no hooks, no promise, no database, no blob store. A matching
  * If-None-Match / If-Modified-Since gets a 304 the same way.
  *
- * Correctness rules: only GET image URLs without a query string that answered 200 are remembered; any catalogue
- * change empties the table (as it does the resolution cache), and a response computed across a change is not stored;
- * identifier lookups go through Fastify whenever a lookup hook (rate limit) is installed. Requests answered here are
+ * Correctness rules: only GET image URLs without a query string that answered 200 to a request without credentials
+ * or cookies, with no Vary or Set-Cookie, are remembered; any catalogue change empties the table (as it does the
+ * resolution cache), and a response computed across a change is not stored; identifier lookups go through Fastify
+ * whenever a lookup hook (rate limit) is installed. Requests answered here are
  * not logged by Fastify's per-request logger (they are counted in `stats`). The table holds references to at most
  * a quarter of JACKET_RENDITION_CACHE_MB of bodies (usually the very buffers the rendition cache holds).
  */
@@ -102,7 +103,10 @@ export class HotResponses {
       const url = request.raw.url ?? '';
       const body = Buffer.isBuffer(payload) ? payload : undefined;
       const match = request.method === 'GET' && reply.statusCode === 200 && body ? IMAGE_PATH.exec(url) : null;
-      if (match && body && body.length <= MAX_BODY && this.startedIn.get(request.raw) === this.generation) {
+      // Only responses that are the same for everyone: no credentials or cookies in, no Vary or cookie out.
+      const personal = request.headers.authorization !== undefined || request.headers.cookie !== undefined;
+      const varies = reply.hasHeader('vary') || reply.hasHeader('set-cookie');
+      if (match && body && body.length <= MAX_BODY && !personal && !varies && this.startedIn.get(request.raw) === this.generation) {
         const contentType = reply.getHeader('content-type');
         if (typeof contentType === 'string' && contentType.startsWith('image/') && contentType !== 'image/gif') {
           const notModifiedHeaders: string[] = [];
