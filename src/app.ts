@@ -18,6 +18,7 @@ import { keysApiRoutes } from './http/keys.ts';
 import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
+import { coverImageRoutes } from './http/cover-images.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
@@ -27,6 +28,7 @@ import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
 import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
 import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
+import { HotResponses } from './http/hot-responses.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -70,6 +72,8 @@ export interface Services {
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
   moderation: boolean;
   mirror: { openLibrary?: OpenLibraryMirror; coverArtArchive?: CoverArtArchiveMirror };
+  /** The hot-hit table in front of Fastify (set by buildApp; see http/hot-responses.ts). */
+  hotResponses?: HotResponses;
   /** Set when the admin token was generated on this start; printed once by `serve`. */
   generatedAdminToken?: string;
   close(): Promise<void>;
@@ -123,6 +127,7 @@ export async function createServices(config: Config): Promise<Services> {
     async close() {
       await changes.close();
       await limits.close();
+      await renditions.flush();
       await coordinator?.close();
       await blobs.close();
       await db.destroy();
@@ -158,7 +163,12 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<{ app: FastifyInstance; services: Services }> {
   const services = await createServices(config);
+  const hot = new HotResponses(services);
+  services.hotResponses = hot;
   const app = Fastify({
+    // Hits on hot image URLs are answered before Fastify routes them (see http/hot-responses.ts). Over TLS Fastify
+    // builds its own HTTP/2 server and every request takes the ordinary path.
+    ...(config.tlsCertPath ? {} : { serverFactory: hot.serverFactory }),
     logger: withKeyMasking(options.logger ?? { level: config.logLevel }),
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
@@ -226,7 +236,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await devkeyRoutes(app, services);
   await keysApiRoutes(app, services);
   await moderationRoutes(app, services);
+  await coverImageRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
+  hot.install(app);
   return { app, services };
 }

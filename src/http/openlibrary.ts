@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
+import { ResolutionCache } from '../catalogue/resolution-cache.ts';
 import { JacketError } from '../errors.ts';
 import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
@@ -145,6 +146,7 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions, auth, ingest, config } = services;
+  const resolutions = new ResolutionCache(services.changes);
 
   async function resolve(path: CoverPath, category: Category): Promise<Cover | undefined> {
     if (path.key === 'id') {
@@ -178,7 +180,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       return sendMissing(request, reply);
     }
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    let cover = await resolve(path, category);
+    let cover = await resolutions.resolve(`${category}/${path.key}/${path.value}`, () => resolve(path, category));
     if (!cover && services.hooks.openLibraryMiss && keyAllowedIn(path.key, category)) {
       cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
     }

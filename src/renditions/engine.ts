@@ -23,6 +23,8 @@ export interface RenditionStats {
   memoryHits: number;
   storeHits: number;
   made: number;
+  /** Renditions made but not kept in the blob store (the write failed; they are made again when asked). */
+  storeFailures: number;
 }
 
 export interface RenditionEngineOptions {
@@ -51,11 +53,12 @@ const PEER_POLL_MS = 50;
  */
 export class RenditionEngine {
   readonly queue: WorkQueue;
-  readonly stats: RenditionStats = { memoryHits: 0, storeHits: 0, made: 0 };
+  readonly stats: RenditionStats = { memoryHits: 0, storeHits: 0, made: 0, storeFailures: 0 };
   private readonly blobs: BlobStore;
   private readonly memory: LRUCache<string, Buffer> | undefined;
   private readonly inFlight = new Map<string, Promise<Rendition>>();
   private readonly coordinator: RenditionCoordinator | undefined;
+  private readonly storing = new Set<Promise<void>>();
 
   constructor(options: RenditionEngineOptions) {
     this.blobs = options.blobs;
@@ -110,19 +113,34 @@ export class RenditionEngine {
         return { bytes: made, mime, made: false };
       }
     }
+    let bytes: Buffer;
     try {
-      const bytes = await this.queue.run(async () => {
+      bytes = await this.queue.run(async () => {
         const source = await this.blobs.get(original.blobKey);
         if (!source) throw new Error(`original blob ${original.blobKey} is missing`);
         return renderRendition(source, target, format);
       });
-      await this.blobs.put(key, bytes);
-      this.stats.made++;
-      this.memory?.set(key, bytes);
-      return { bytes, mime, made: true };
-    } finally {
+    } catch (error) {
       if (claimed) await this.coordinator!.release(key);
+      throw error;
     }
+    this.stats.made++;
+    this.memory?.set(key, bytes);
+    // The caller gets the bytes now; keeping them in the store (temp file, fsync, rename, directory fsync) happens
+    // after: two fsyncs need not delay the response. Until the write lands the rendition is answered from memory (and
+    // other instances wait for it in the shared store); if the process dies first, it is simply made again.
+    const storing: Promise<void> = this.blobs
+      .put(key, bytes)
+      .catch(() => {
+        this.stats.storeFailures++;
+      })
+      .then(async () => {
+        if (claimed) await this.coordinator!.release(key);
+      })
+      .catch(() => {})
+      .finally(() => this.storing.delete(storing));
+    this.storing.add(storing);
+    return { bytes, mime, made: true };
   }
 
   /** Another instance is making `key`: wait for it in the shared store (undefined if it never comes). */
@@ -134,6 +152,11 @@ export class RenditionEngine {
       if (bytes) return bytes;
     }
     return undefined;
+  }
+
+  /** Wait until every rendition made so far is in the blob store (shutdown, tests). */
+  async flush(): Promise<void> {
+    while (this.storing.size > 0) await Promise.all(this.storing);
   }
 
   /** The original's bytes (served byte-identical), through the same memory cache. */

@@ -1,0 +1,28 @@
+/**
+ * The miss baseline: bare sharp, default settings, in one Node process, making the same L rendition (same target
+ * size, same JPEG quality) of the given originals, `concurrency` at a time. Prints `{"rate": renditions per second}`.
+ * The originals are read into memory before the clock starts, so the baseline does no I/O at all.
+ *
+ *   node bench/bare-sharp.ts <concurrency> <width> <height> <file>...
+ */
+import fs from 'node:fs/promises';
+import sharp from 'sharp';
+
+const [concurrencyArg, widthArg, heightArg, ...files] = process.argv.slice(2);
+const concurrency = Number(concurrencyArg);
+const width = Number(widthArg);
+const height = Number(heightArg);
+const originals = await Promise.all(files.map((file) => fs.readFile(file)));
+
+let next = 0;
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (next < originals.length) {
+      const original = originals[next++]!;
+      await sharp(original).autoOrient().resize(width, height, { fit: 'fill' }).jpeg({ quality: 82 }).toBuffer();
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(JSON.stringify({ rate: originals.length / seconds, count: originals.length, seconds }) + '\n');

@@ -1,0 +1,493 @@
+/**
+ * `npm run bench`: the rendition engine's targets (issue 5), measured side by side in one run.
+ *
+ *  1. hits        wrk, 32 connections, on an already-made M rendition: Jacket by id and by ISBN vs nginx serving the
+ *                 same bytes from disk. Servers pinned to CPU 0, wrk to CPU 1 (when there are two cores).
+ *  2. misses      first requests for L renditions of fresh 1200×1800 JPEGs, two at a time, vs bare sharp doing the
+ *                 same resize two at a time in one Node process.
+ *  3. bursts      400 concurrent requests for renditions not made yet, while wrk keeps asking for a hit.
+ *  4. revalidation  a matching If-None-Match answers 304 (the no-work/no-read proof is test/revalidation.test.ts).
+ *
+ * Jacket runs as a child process (`node bin/jacket.js serve`) with LOG_LEVEL=warn (set BENCH_LOG_LEVEL=info to
+ * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 5).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { createServices } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { normaliseIdentifier } from '../src/identifiers/index.ts';
+import { openLibrarySize } from '../src/images/sizes.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const NODE = path.join(ROOT, 'node_modules/.bin/node');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const HIT_SECONDS = Number(process.env.BENCH_HIT_SECONDS ?? 4);
+const MISSES_PER_ROUND = Number(process.env.BENCH_MISSES_PER_ROUND ?? 60);
+const BURST = 400;
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+/** `hits` or `misses`: run only that part (for working on it). */
+const ONLY = process.env.BENCH_ONLY;
+const TWO_CORES = os.availableParallelism() >= 2;
+const ISBN = '0385472579';
+
+function have(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+const HAVE_WRK = have('wrk');
+const HAVE_NGINX = have('nginx') || (await fs.access('/usr/sbin/nginx').then(() => true, () => false));
+const HAVE_TASKSET = TWO_CORES && have('taskset');
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(1));
+
+function log(line: string) {
+  process.stdout.write(line + '\n');
+}
+
+/** Cover-like 1200×1800 pixels: smooth bands, a title box and texture a few pixels across, different per seed. */
+function coverPixels(seed: number, width = 1200, height = 1800): Buffer {
+  const pixels = Buffer.allocUnsafe(width * height * 3);
+  let random = (seed * 2654435761) >>> 0 || 1;
+  const next = () => ((random = (random * 1103515245 + 12345) >>> 0) >>> 24);
+  const hue = [(seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256];
+  // Texture at the scale of a few pixels survives the downscale, as a photo or an illustration does.
+  const texture = Int16Array.from({ length: 4096 }, () => (next() % 128) - 64);
+  const rows = Float64Array.from({ length: height }, (_, y) => Math.sin((y + seed * 7) / 90) * 60);
+  const columns = Float64Array.from({ length: width }, (_, x) => Math.cos((x - seed * 3) / 140) * 40);
+  let i = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inBox = x > 150 && x < 1050 && y > 300 && y < 700;
+      const block = texture[((y >> 3) * 151 + (x >> 3)) & 4095]!;
+      for (let c = 0; c < 3; c++) {
+        const base = inBox ? 235 - c * 10 : hue[c]! + rows[y]! + columns[x]! + block;
+        pixels[i++] = Math.max(0, Math.min(255, base + (next() & 15) - 8));
+      }
+    }
+  }
+  return pixels;
+}
+
+const basePixels: Buffer[] = [];
+/** A distinct JPEG per seed: one of four textured bases with a seed-coloured patch (pixels once, JPEG encode each). */
+async function coverImage(seed: number, width = 1200, height = 1800): Promise<Buffer> {
+  const base = (basePixels[seed % 4] ??= coverPixels(seed % 4, width, height));
+  const pixels = Buffer.from(base);
+  const left = 200 + (seed % 7) * 100;
+  const top = 400 + (Math.floor(seed / 7) % 20) * 60;
+  for (let y = top; y < top + 48; y++) {
+    for (let x = left; x < left + 96; x++) {
+      const at = (y * width + x) * 3;
+      pixels[at] = (seed * 29) & 255;
+      pixels[at + 1] = (seed * 71) & 255;
+      pixels[at + 2] = (seed * 13) & 255;
+    }
+  }
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 88 }).toBuffer();
+}
+
+interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function request(url: string, agent: http.Agent, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitFor(url: string, child: ChildProcess, what: string) {
+  const agent = new http.Agent();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    try {
+      await request(url, agent);
+      return;
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${what} did not start`);
+}
+
+interface WrkResult {
+  rate: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  p99: string;
+  max: string;
+}
+
+function wrk(url: string, seconds: number, connections: number, headers: string[] = []): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
+  const command = HAVE_TASKSET ? 'taskset' : 'wrk';
+  const fullArgs = HAVE_TASKSET ? ['-c', '1', 'wrk', ...args] : args;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', () => {
+      const number = (re: RegExp) => Number(re.exec(out)?.[1] ?? 0);
+      const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      resolve({
+        rate: number(/Requests\/sec:\s+([\d.]+)/),
+        requests: number(/(\d+) requests in/),
+        non2xx: number(/Non-2xx or 3xx responses: (\d+)/),
+        errors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+        p99: /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '?',
+        max: /Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? '?',
+      });
+    });
+  });
+}
+
+/** autocannon in this process: the fallback load generator when wrk is not installed. */
+async function autocannonRun(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<WrkResult> {
+  const { default: autocannon } = await import('autocannon');
+  const result = await autocannon({ url, connections, duration: seconds, headers });
+  return {
+    rate: result.requests.average,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    p99: `${result.latency.p99}ms`,
+    max: `${result.latency.max}ms`,
+  };
+}
+
+function load(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<WrkResult> {
+  if (HAVE_WRK) return wrk(url, seconds, connections, Object.entries(headers).map(([k, v]) => `${k}: ${v}`));
+  return autocannonRun(url, seconds, connections, headers);
+}
+
+function pin(pid: number, cpus: string) {
+  if (HAVE_TASKSET) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** User + system CPU time of processes (all their threads), in seconds. */
+async function cpuSeconds(pids: readonly number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
+function childPids(pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+class Stop extends Error {}
+
+const verdicts: Array<{ target: string; measured: string; pass: boolean }> = [];
+function verdict(target: string, measured: string, pass: boolean) {
+  verdicts.push({ target, measured, pass });
+  log(`  → ${pass ? 'PASS' : 'FAIL'}  ${target}: ${measured}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const temp = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-bench-'));
+const dataDir = path.join(temp, 'data');
+const children: ChildProcess[] = [];
+const cleanup = async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  await sleep(300);
+  await fs.rm(temp, { recursive: true, force: true });
+};
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+// Whatever happens to this process, no server it started outlives it.
+process.on('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(temp, { recursive: true, force: true });
+});
+
+try {
+  log(`Jacket rendition bench — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  log(`load generator: ${HAVE_WRK ? 'wrk' : 'autocannon'}; nginx: ${HAVE_NGINX ? 'yes' : 'not installed'}; pinning: ${HAVE_TASKSET ? 'servers CPU 0, wrk CPU 1' : 'none'}; rounds: ${ROUNDS}; Jacket LOG_LEVEL=${LOG_LEVEL}`);
+
+  // The corpus, written through the real ingest path before the server starts.
+  const missCount = ROUNDS * MISSES_PER_ROUND;
+  log(`corpus: 1 hit cover + ${missCount} fresh 1200×1800 JPEGs…`);
+  // Images first, database second: better-sqlite3 statements collected by a GC inside the pixel loop abort Node 24.
+  const images: Buffer[] = [];
+  for (let i = 0; i <= missCount; i++) images.push(await coverImage(i));
+  const services = await createServices(loadConfig({ JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: 'bench-admin-token', LOG_LEVEL: 'silent' }));
+  const isbn = normaliseIdentifier('isbn', ISBN)!;
+  const hitCover = await services.ingest.addCover({ category: 'b', olid: 'OL1M', bytes: images[0]!, identifiers: [{ scheme: 'isbn', value: isbn }] });
+  const missCovers: Array<{ id: number; file: string }> = [];
+  for (let i = 1; i <= missCount; i++) {
+    const cover = await services.ingest.addCover({ category: 'b', bytes: images[i]! });
+    missCovers.push({ id: cover.id, file: path.join(dataDir, 'blobs', ...cover.blobKey.split('/')) });
+  }
+  await services.close();
+
+  // Jacket, as a user runs it.
+  const jacketPort = await freePort();
+  const jacket = spawn(NODE, [path.join(ROOT, 'bin/jacket.js'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(jacketPort), HOST: '127.0.0.1', JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: 'bench-admin-token', LOG_LEVEL },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(jacket);
+  const jacketUrl = `http://127.0.0.1:${jacketPort}`;
+  await waitFor(jacketUrl + '/', jacket, 'Jacket');
+
+  const agent = new http.Agent({ keepAlive: true });
+  const hitPath = `/b/id/${hitCover.id}-M.jpg`;
+  const isbnPath = `/b/isbn/${ISBN}-M.jpg`;
+  const made = await request(jacketUrl + hitPath, agent);
+  if (made.status !== 200) throw new Error(`hit rendition answered ${made.status}`);
+  const byIsbn = await request(jacketUrl + isbnPath, agent);
+  if (!byIsbn.body.equals(made.body)) throw new Error('the ISBN route serves different bytes');
+  log(`hit rendition: ${hitPath} (${made.body.length} bytes, ${made.headers['content-type']})`);
+
+  // nginx on the same bytes, from disk.
+  let nginxUrl: string | undefined;
+  let nginxPid: number | undefined;
+  if (HAVE_NGINX) {
+    const nginxRoot = path.join(temp, 'nginx');
+    await fs.mkdir(path.join(nginxRoot, 'www', 'b', 'id'), { recursive: true });
+    await fs.writeFile(path.join(nginxRoot, 'www', hitPath), made.body);
+    const nginxPort = await freePort();
+    const conf = `daemon off;
+user root;
+worker_processes 1;
+pid ${nginxRoot}/nginx.pid;
+error_log ${nginxRoot}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${nginxRoot}/body;
+  proxy_temp_path ${nginxRoot}/proxy;
+  fastcgi_temp_path ${nginxRoot}/fastcgi;
+  uwsgi_temp_path ${nginxRoot}/uwsgi;
+  scgi_temp_path ${nginxRoot}/scgi;
+  types { image/jpeg jpg; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    root ${nginxRoot}/www;
+    location / {
+      add_header cache-control "public, max-age=31536000, immutable";
+      add_header access-control-allow-origin "*";
+    }
+  }
+}
+`;
+    await fs.writeFile(path.join(nginxRoot, 'nginx.conf'), conf);
+    const nginxBin = have('nginx') ? 'nginx' : '/usr/sbin/nginx';
+    const nginx = spawn(HAVE_TASKSET ? 'taskset' : nginxBin, [...(HAVE_TASKSET ? ['-c', '0', nginxBin] : []), '-p', nginxRoot, '-c', path.join(nginxRoot, 'nginx.conf')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(nginx);
+    nginxPid = nginx.pid;
+    nginxUrl = `http://127.0.0.1:${nginxPort}`;
+    await waitFor(nginxUrl + hitPath, nginx, 'nginx');
+    const check = await request(nginxUrl + hitPath, agent);
+    if (!check.body.equals(made.body)) throw new Error('nginx serves different bytes');
+  }
+
+  // (BENCH_ONLY=hits or =misses runs one part, for working on it.)
+  hits: {
+  // Node's own ceiling, for reference: a bare http server writing the same buffer.
+  const bareNodePort = await freePort();
+  const hitFile = path.join(temp, 'hit.jpg');
+  await fs.writeFile(hitFile, made.body);
+  const bareNode = spawn(NODE, [path.join(ROOT, 'bench/bare-node.ts'), String(bareNodePort), hitFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(bareNode);
+  const bareNodeUrl = `http://127.0.0.1:${bareNodePort}`;
+  await waitFor(bareNodeUrl + hitPath, bareNode, 'bare Node');
+
+  if (ONLY === 'misses') break hits;
+  // 1. Hits. Each round runs every server back to back, so a round's ratio compares like with like even when the
+  // machine's load drifts; the verdict is the median of the per-round ratios. Alongside wall-clock rates, the CPU
+  // time each server process used gives requests per CPU-second, which other load on the machine disturbs far less.
+  log(`\n1. hits: ${HIT_SECONDS}s × ${ROUNDS} rounds each, 32 connections, one hit URL`);
+  const nginxPids = nginxPid ? [nginxPid, ...childPids(nginxPid)] : [];
+  pin(jacket.pid!, '0');
+  pin(bareNode.pid!, '0');
+  await load(jacketUrl + hitPath, 2, 32);
+  await load(jacketUrl + isbnPath, 1, 32);
+  await load(bareNodeUrl + hitPath, 1, 32);
+  if (nginxUrl) await load(nginxUrl + hitPath, 2, 32);
+  const servers = [
+    ['nginx', nginxUrl ? nginxUrl + hitPath : undefined, nginxPids],
+    ['bare Node', bareNodeUrl + hitPath, [bareNode.pid!]],
+    ['Jacket id', jacketUrl + hitPath, [jacket.pid!]],
+    ['Jacket ISBN', jacketUrl + isbnPath, [jacket.pid!]],
+    // A query string keeps a request off the hot table: the same hit through Fastify's routing, hooks and logger.
+    ['via Fastify', jacketUrl + hitPath + '?via=fastify', [jacket.pid!]],
+  ] as const;
+  const rates: Record<string, number[]> = {};
+  const perCpuSecond: Record<string, number[]> = {};
+  for (let round = 1; round <= ROUNDS; round++) {
+    const line: string[] = [];
+    for (const [name, url, pids] of servers) {
+      if (!url) continue;
+      const cpuBefore = await cpuSeconds(pids);
+      const result = await load(url, HIT_SECONDS, 32);
+      const cpu = (await cpuSeconds(pids)) - cpuBefore;
+      if (result.non2xx || result.errors) throw new Error(`${name} hits: ${result.non2xx} non-2xx, ${result.errors} socket errors`);
+      (rates[name] ??= []).push(result.rate);
+      (perCpuSecond[name] ??= []).push(result.requests / cpu);
+      line.push(`${name} ${fmt(result.rate)}/s (${fmt(result.requests / cpu)}/CPU-s)`);
+    }
+    log(`  round ${round}: ${line.join(', ')}`);
+  }
+  pin(jacket.pid!, '0-' + (os.availableParallelism() - 1));
+  bareNode.kill('SIGTERM');
+  for (const [name] of servers) {
+    if (rates[name]) log(`  ${name.padEnd(12)} median ${fmt(median(rates[name]))}/s wall clock, ${fmt(median(perCpuSecond[name]!))} requests per CPU-second`);
+  }
+  if (nginxUrl) {
+    const pairedRatio = (name: string, table: Record<string, number[]>) => median(table[name]!.map((rate, i) => rate / table.nginx![i]!));
+    const idRatio = pairedRatio('Jacket id', rates);
+    const isbnRatio = pairedRatio('Jacket ISBN', rates);
+    log(`  ratios to nginx (median of per-round ratios): bare Node ${pairedRatio('bare Node', rates).toFixed(2)}×, Jacket id ${idRatio.toFixed(2)}×, Jacket ISBN ${isbnRatio.toFixed(2)}×`);
+    log(`  per CPU-second ratios to nginx: bare Node ${pairedRatio('bare Node', perCpuSecond).toFixed(2)}×, Jacket id ${pairedRatio('Jacket id', perCpuSecond).toFixed(2)}×, Jacket ISBN ${pairedRatio('Jacket ISBN', perCpuSecond).toFixed(2)}×`);
+    verdict('hits by id ≥ 0.70× nginx', `${idRatio.toFixed(2)}× (per CPU-second ${pairedRatio('Jacket id', perCpuSecond).toFixed(2)}×)`, idRatio >= 0.7);
+    verdict('hits by ISBN ≥ 0.60× nginx', `${isbnRatio.toFixed(2)}× (per CPU-second ${pairedRatio('Jacket ISBN', perCpuSecond).toFixed(2)}×)`, isbnRatio >= 0.6);
+  } else {
+    verdict('hits vs nginx', 'nginx not installed: no baseline', false);
+  }
+
+  } // hits
+  if (ONLY === 'hits') throw new Stop();
+
+  // 2. Misses.
+  const target = openLibrarySize(1200, 1800, 'L');
+  log(`\n2. misses: ${MISSES_PER_ROUND} fresh originals per round, L = ${target.width}×${target.height}, two at a time`);
+  const bare: number[] = [];
+  const served: number[] = [];
+  const missAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  for (let round = 0; round < ROUNDS; round++) {
+    const set = missCovers.slice(round * MISSES_PER_ROUND, (round + 1) * MISSES_PER_ROUND);
+    const runBare = async () => {
+      const child = spawnSync(NODE, [path.join(ROOT, 'bench/bare-sharp.ts'), '2', String(target.width), String(target.height), ...set.map((c) => c.file)], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`bare sharp failed: ${child.stderr}`);
+      bare.push(JSON.parse(child.stdout).rate);
+    };
+    const runJacket = async () => {
+      let next = 0;
+      const started = performance.now();
+      await Promise.all(
+        [0, 1].map(async () => {
+          while (next < set.length) {
+            const cover = set[next++]!;
+            const response = await request(`${jacketUrl}/b/id/${cover.id}-L.jpg`, missAgent);
+            if (response.status !== 200 || response.headers['content-type'] !== 'image/jpeg') throw new Error(`miss answered ${response.status}`);
+          }
+        }),
+      );
+      served.push(set.length / ((performance.now() - started) / 1000));
+    };
+    // Alternate who goes first, so neither always runs on a warmer (or busier) machine.
+    if (round % 2) {
+      await runJacket();
+      await runBare();
+    } else {
+      await runBare();
+      await runJacket();
+    }
+    log(`  round ${round + 1}: bare sharp ${fmt(bare.at(-1)!)}/s, Jacket ${fmt(served.at(-1)!)}/s`);
+  }
+  const missRatio = median(served) / median(bare);
+  log(`  medians: bare sharp ${fmt(median(bare))}/s, Jacket ${fmt(median(served))}/s`);
+  verdict('misses ≥ 0.85× bare sharp', `${missRatio.toFixed(2)}×`, missRatio >= 0.85);
+
+  // 3. Bursts: 400 renditions nobody asked for yet (M and S of the miss corpus), all at once, while hits go on.
+  log(`\n3. burst: ${BURST} concurrent requests for renditions not made yet, hits measured meanwhile`);
+  const burstPaths = missCovers.flatMap((cover) => [`/b/id/${cover.id}-M.jpg`, `/b/id/${cover.id}-S.jpg`, `/b/id/${cover.id}-M.webp`]).slice(0, BURST);
+  const hitsDuring = load(jacketUrl + hitPath, 8, 8);
+  await sleep(500);
+  let peakSampled = 0;
+  const sampler = setInterval(() => {
+    void procStatus(jacket.pid!, 'VmRSS').then((rss) => (peakSampled = Math.max(peakSampled, rss)), () => {});
+  }, 50);
+  const burstAgent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const outcomes = await Promise.all(
+    burstPaths.map((p) =>
+      request(jacketUrl + p, burstAgent).then(
+        (r) => ({ status: r.status, retryAfter: r.headers['retry-after'], error: undefined as string | undefined }),
+        (e: Error) => ({ status: 0, retryAfter: undefined, error: e.message }),
+      ),
+    ),
+  );
+  const hits = await hitsDuring;
+  clearInterval(sampler);
+  const peak = await procStatus(jacket.pid!, 'VmHWM');
+  const ok = outcomes.filter((o) => o.status === 200).length;
+  const busy = outcomes.filter((o) => o.status === 503 && o.retryAfter).length;
+  const other = outcomes.length - ok - busy;
+  log(`  ${ok} × 200, ${busy} × 503 with Retry-After, ${other} other (${[...new Set(outcomes.filter((o) => o.status !== 200 && !(o.status === 503 && o.retryAfter)).map((o) => o.error ?? o.status))].join(', ') || 'none'})`);
+  log(`  peak RSS of Jacket: ${(peak / 2 ** 20).toFixed(0)} MiB over the whole run (sampled during the burst: ${(peakSampled / 2 ** 20).toFixed(0)} MiB)`);
+  log(`  hits during the burst: ${fmt(hits.rate)}/s, ${hits.requests} requests, ${hits.non2xx} non-2xx, ${hits.errors} socket errors, p99 ${hits.p99}, max ${hits.max}`);
+  verdict('burst: only 200 or 503 + Retry-After', `${other} other answers`, other === 0);
+  verdict('burst: peak RSS ≤ 512 MB', `${(peak / 1e6).toFixed(0)} MB`, peak <= 512e6);
+  verdict('burst: hits keep being served', `${hits.requests} hits, ${hits.non2xx + hits.errors} failures`, hits.requests > 0 && hits.non2xx + hits.errors === 0);
+
+  // 4. Revalidation.
+  log('\n4. revalidation: If-None-Match on the hit');
+  const etag = String(made.headers.etag);
+  const conditional = await request(jacketUrl + hitPath, agent, { 'if-none-match': etag });
+  const conditionalIsbn = await request(jacketUrl + isbnPath, agent, { 'if-none-match': etag });
+  pin(jacket.pid!, '0');
+  const revalidations = await load(jacketUrl + hitPath, HIT_SECONDS, 32, { 'If-None-Match': etag });
+  pin(jacket.pid!, '0-' + (os.availableParallelism() - 1));
+  log(`  304 rate: ${fmt(revalidations.rate)}/s (wrk counts 304 as non-2xx: ${revalidations.non2xx}); no image work and no blob read is asserted in test/revalidation.test.ts`);
+  verdict('revalidation answers 304 without a body', `by id ${conditional.status}, by ISBN ${conditionalIsbn.status}`, conditional.status === 304 && conditionalIsbn.status === 304 && conditional.body.length === 0);
+
+  log('\nsummary');
+  for (const v of verdicts) log(`  ${v.pass ? 'PASS' : 'FAIL'}  ${v.target}: ${v.measured}`);
+  process.exitCode = verdicts.every((v) => v.pass) ? 0 : 1;
+} catch (error) {
+  if (!(error instanceof Stop)) throw error;
+} finally {
+  await cleanup();
+}

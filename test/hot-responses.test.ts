@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { form, makeImage } from './helpers/images.ts';
+import { startJacket, type RunningJacket } from './helpers/server.ts';
+
+describe('hits answered by the hot path still behave like every other response', () => {
+  let jacket: RunningJacket;
+  let id: number;
+
+  before(async () => {
+    jacket = await startJacket();
+    const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes: await makeImage(400, 600) } }) });
+    id = (await response.json()).id;
+  });
+  after(() => jacket.close());
+
+  test('each hit gets its own request id (or echoes a sane one) and is counted in the request metrics', async () => {
+    const path = `/b/id/${id}-M.jpg`;
+    const first = await jacket.get(path);
+    assert.equal(first.status, 200);
+    await first.arrayBuffer();
+    const served = jacket.services.hotResponses!.stats.served;
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const hit = await jacket.get(path);
+      assert.equal(hit.status, 200);
+      await hit.arrayBuffer();
+      ids.add(hit.headers.get('x-request-id') ?? '');
+    }
+    assert.equal(jacket.services.hotResponses!.stats.served, served + 3, 'the three repeats took the hot path');
+    assert.equal(ids.size, 3, 'a stored response never replays another request id');
+    assert.ok(![...ids].includes(first.headers.get('x-request-id') ?? ''));
+    const echoed = await jacket.get(path, { headers: { 'x-request-id': 'trace-42' } });
+    assert.equal(echoed.headers.get('x-request-id'), 'trace-42');
+    const revalidated = await jacket.get(path, { headers: { 'if-none-match': `"${id}-m"` } });
+    assert.equal(revalidated.status, 304);
+
+    const metrics = await (await jacket.get('/metrics')).text();
+    const count = (status: number) =>
+      Number(new RegExp(`http_requests_total\\{method="GET",route="/b/:key/:file",status_code="${status}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+    assert.equal(count(200), 5, 'every 200, hot or not, is counted');
+    assert.equal(count(304), 1);
+  });
+});
