@@ -78,6 +78,8 @@ describe('bad input: a clear 4xx, nothing stored, the server keeps serving', () 
   let goodId: number;
 
   async function stateOfDisk() {
+    // Renditions made while checking that the server still serves are written after their response: let them land.
+    await jacket.services.renditions.flush();
     const row = await jacket.services.db.selectFrom('covers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const identifiers = await jacket.services.db.selectFrom('identifiers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const entities = await jacket.services.db.selectFrom('entities').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();

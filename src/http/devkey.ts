@@ -26,7 +26,7 @@ function sendText(reply: FastifyReply, status: number, line: string, headers: Re
  * The daily quota counts renditions made from the original now, nothing else: serving one already made is free.
  */
 export async function devkeyRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { keys, catalogue, renditions, blobs, config } = services;
+  const { keys, catalogue, renditions, config } = services;
   const store = liveLimitStore(() => services.limits);
   const quota = new DailyQuota(store);
   const rateLimiters = new Map<string, RateLimiter>();
@@ -115,7 +115,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
     if (cached) return reply.type('image/jpeg').send(cached);
 
     let rendition: Rendition;
-    if (await blobs.stat(renditions.keyOf(cover, target, 'jpeg'))) {
+    if (await renditions.isMade(cover, target, 'jpeg')) {
       // Already made once: free, even over the limit.
       rendition = await renditions.get(cover, target, 'jpeg');
       if (rendition.made) await quota.record(key.id);

@@ -92,6 +92,8 @@ export class HotResponses {
       return true;
     }
     this.stats.served++;
+    // Rendition bytes served from memory, as far as the rendition metrics are concerned.
+    this.services.renditions.stats.memoryHits++;
     response.writeHead(200, [...entry.headers, 'x-request-id', this.requestId(request)]);
     response.end(entry.body);
     this.count(entry, 200, started);

@@ -59,6 +59,8 @@ export class RenditionEngine {
   private readonly inFlight = new Map<string, Promise<Rendition>>();
   private readonly coordinator: RenditionCoordinator | undefined;
   private readonly storing = new Set<Promise<void>>();
+  /** Renditions made but not yet in the blob store: answered from here meanwhile, even with no memory cache. */
+  private readonly unstored = new Map<string, Buffer>();
 
   constructor(options: RenditionEngineOptions) {
     this.blobs = options.blobs;
@@ -89,6 +91,8 @@ export class RenditionEngine {
       this.stats.memoryHits++;
       return { bytes: cached, mime, made: false };
     }
+    const unstored = this.unstored.get(key);
+    if (unstored) return { bytes: unstored, mime, made: false };
     const pending = this.inFlight.get(key);
     if (pending) return pending.then((rendition) => ({ ...rendition, made: false }));
     const work = this.load(key, original, target, format).finally(() => this.inFlight.delete(key));
@@ -129,6 +133,7 @@ export class RenditionEngine {
     // The caller gets the bytes now; keeping them in the store (temp file, fsync, rename, directory fsync) happens
     // after: two fsyncs need not delay the response. Until the write lands the rendition is answered from memory (and
     // other instances wait for it in the shared store); if the process dies first, it is simply made again.
+    this.unstored.set(key, bytes);
     const storing: Promise<void> = this.blobs
       .put(key, bytes)
       .catch(() => {
@@ -138,7 +143,10 @@ export class RenditionEngine {
         if (claimed) await this.coordinator!.release(key);
       })
       .catch(() => {})
-      .finally(() => this.storing.delete(storing));
+      .finally(() => {
+        this.storing.delete(storing);
+        this.unstored.delete(key);
+      });
     this.storing.add(storing);
     return { bytes, mime, made: true };
   }
@@ -152,6 +160,13 @@ export class RenditionEngine {
       if (bytes) return bytes;
     }
     return undefined;
+  }
+
+  /** Whether this rendition was made already (memory, on its way to the store, or stored): it costs no image work. */
+  async isMade(original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<boolean> {
+    const key = this.keyOf(original, target, format);
+    if (this.memory?.has(key) || this.unstored.has(key)) return true;
+    return (await this.blobs.stat(key)) !== undefined;
   }
 
   /** Wait until every rendition made so far is in the blob store (shutdown, tests). */
