@@ -249,6 +249,35 @@ export class ReleaseCatalogue {
       .execute();
   }
 
+  /**
+   * Serialise the writes to one release's art. Positions are read, shifted and rewritten by several statements; on
+   * PostgreSQL (READ COMMITTED, several instances) two such transactions would otherwise interleave into duplicate
+   * positions or deadlock. A no-op update takes the release row's lock there, is portable, and costs nothing on
+   * SQLite, where writes are serialised anyway. Every writer locks its release first (then the edit sequence), and
+   * several releases in MBID order, so lock order is the same everywhere.
+   */
+  private async lockReleases(trx: Executor, mbids: string[]): Promise<void> {
+    for (const mbid of [...new Set(mbids)].sort()) {
+      await trx
+        .updateTable('caa_releases')
+        .set((eb) => ({ created_at: eb.ref('created_at') }))
+        .where('mbid', '=', mbid)
+        .execute();
+    }
+  }
+
+  /** An image with its release locked; re-read after locking, since a concurrent merge may have moved it. */
+  private async lockedImage(trx: Executor, id: number): Promise<ReleaseImage | undefined> {
+    let image = await this.getImage(id, trx);
+    while (image) {
+      await this.lockReleases(trx, [image.release]);
+      const again = await this.getImage(id, trx);
+      if (!again || again.release === image.release) return again;
+      image = again;
+    }
+    return undefined;
+  }
+
   private async logEdit(trx: Executor, action: string, release: string, imageId: number | null, requestedId?: number): Promise<number> {
     let id: number;
     if (requestedId !== undefined) {
@@ -323,8 +352,10 @@ export class ReleaseCatalogue {
 
   private async insertImage(releaseMbid: string, input: NewReleaseImage): Promise<ReleaseImage> {
     const image = await this.db.transaction().execute(async (trx) => {
-      await this.refuseMerged(trx, releaseMbid);
       await this.ensureRelease(trx, releaseMbid);
+      await this.lockReleases(trx, [releaseMbid]);
+      // Checked under the lock: a merge committed meanwhile has deleted the row ensureRelease just made again.
+      await this.refuseMerged(trx, releaseMbid);
       let id: number;
       if (input.id !== undefined) {
         const taken = await this.getImage(input.id, trx);
@@ -368,7 +399,7 @@ export class ReleaseCatalogue {
 
   async updateImage(id: number, changes: ImageChanges): Promise<ReleaseImage> {
     const image = await this.db.transaction().execute(async (trx) => {
-      const current = await this.getImage(id, trx);
+      const current = await this.lockedImage(trx, id);
       if (!current) throw notFound(`There is no image ${id}.`);
       if (current.status === 'rejected') throw new JacketError(409, 'image_rejected', `Image ${id} was rejected; approve it first to edit it.`);
       const values: Partial<CaaImagesTable> = {};
@@ -392,7 +423,7 @@ export class ReleaseCatalogue {
 
   async deleteImage(id: number): Promise<ReleaseImage> {
     const image = await this.db.transaction().execute(async (trx) => {
-      const current = await this.getImage(id, trx);
+      const current = await this.lockedImage(trx, id);
       if (!current) throw notFound(`There is no image ${id}.`);
       await trx.deleteFrom('caa_images').where('id', '=', id).execute();
       await this.renumber(trx, await this.imagesOf(current.release, trx));
@@ -410,7 +441,7 @@ export class ReleaseCatalogue {
    */
   async setImageStatus(id: number, status: 'approved' | 'rejected'): Promise<ReleaseImage> {
     const image = await this.db.transaction().execute(async (trx) => {
-      const current = await this.getImage(id, trx);
+      const current = await this.lockedImage(trx, id);
       if (!current) throw notFound(`There is no image ${id}.`);
       const values: Partial<CaaImagesTable> = { status, approved: status === 'approved' ? 1 : 0 };
       if (current.status === 'rejected' && status === 'approved') values.position = (await this.imagesOf(current.release, trx)).length + 1;
@@ -475,6 +506,7 @@ export class ReleaseCatalogue {
    */
   async mergeRelease(oldMbid: string, intoMbid: string): Promise<{ moved: number; into: string }> {
     const result = await this.db.transaction().execute(async (trx) => {
+      await this.lockReleases(trx, [oldMbid, await this.resolveMbid(intoMbid, 'release', trx)]);
       await this.refuseMerged(trx, oldMbid);
       const target = await this.resolveMbid(intoMbid, 'release', trx);
       if (target === oldMbid) throw new JacketError(400, 'merge_into_self', 'A release cannot be merged into itself.');

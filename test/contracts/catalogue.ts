@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
 import type { CatalogueDb } from '../../src/catalogue/db.ts';
+import { bulkCatalogueContract } from './bulk.ts';
+import { keyServiceContract } from './keys.ts';
+import { releaseCatalogueContract } from './releases.ts';
 
 export interface CatalogueFixture {
   /** A migrated, empty catalogue database. */
@@ -25,8 +28,18 @@ function newCover(overrides: Partial<NewCover> = {}): NewCover {
   };
 }
 
-/** What the catalogue must do on every database engine (same Kysely queries, same answers). */
+/**
+ * What the catalogue must do on every database engine (same Kysely queries, same answers): covers, their bulk paths,
+ * releases and their images, developer keys. Each part gets its own empty database.
+ */
 export function catalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
+  coverCatalogueContract(name, open);
+  bulkCatalogueContract(name, open);
+  releaseCatalogueContract(name, open);
+  keyServiceContract(name, open);
+}
+
+function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`CoverCatalogue contract: ${name}`, () => {
     let fixture: CatalogueFixture;
     let catalogue: CoverCatalogue;

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
+import type { CatalogueFixture } from './catalogue.ts';
+
+let serial = 0;
+function newCover(overrides: Partial<NewCover> = {}): NewCover {
+  serial++;
+  const sha256 = serial.toString(16).padStart(64, 'e');
+  return {
+    category: 'b',
+    blobKey: `originals/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`,
+    sha256,
+    mime: 'image/jpeg',
+    width: 500,
+    height: 750,
+    byteSize: 2222,
+    ...overrides,
+  };
+}
+
+/** The bulk paths of the cover catalogue (imports, editions dumps, identifier mappings) on every database engine. */
+export function bulkCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
+  describe(`Bulk catalogue contract: ${name}`, () => {
+    let fixture: CatalogueFixture;
+    let catalogue: CoverCatalogue;
+    before(async () => {
+      fixture = await open();
+      catalogue = new CoverCatalogue(fixture.db);
+    });
+    after(async () => {
+      await fixture?.db.destroy();
+      await fixture?.cleanup();
+    });
+
+    test('addCovers keeps given ids, numbers the rest after the highest, creates entities and attaches identifiers', async () => {
+      let changes = 0;
+      catalogue.onChange = () => changes++;
+      try {
+        await catalogue.addCovers([
+          newCover({ id: 1000, olid: 'OL1000M', olidKind: 'edition', identifiers: [{ scheme: 'isbn', value: '9780140328721' }], createdAt: 77 }),
+          newCover({ id: 1002, category: 'a', olid: 'OL1002A', olidKind: 'author' }),
+          newCover({ identifiers: [{ scheme: 'oclc', value: '4242' }] }),
+        ]);
+        await catalogue.addCovers([]);
+      } finally {
+        catalogue.onChange = undefined;
+      }
+      assert.equal(changes, 1, 'one change per non-empty batch');
+      const kept = await catalogue.getCover(1000);
+      assert.equal(kept?.olid, 'OL1000M');
+      assert.equal(kept?.createdAt, 77);
+      assert.equal(kept?.modifiedAt, 77);
+      assert.equal(kept?.status, 'approved');
+      assert.equal((await catalogue.coverForOlid('OL1000M'))?.id, 1000);
+      assert.equal((await catalogue.coverForOlid('OL1002A'))?.category, 'a');
+      assert.equal((await catalogue.coverForIdentifier('isbn', '9780140328721'))?.id, 1000);
+      assert.equal((await catalogue.coverForIdentifier('oclc', '4242'))?.id, 1003, 'an id-less cover follows the highest given one');
+      assert.equal((await catalogue.addCover(newCover())).id, 1004, 'single adds continue the sequence');
+    });
+
+    test('addCovers with a taken id fails as a whole and stores nothing', async () => {
+      await catalogue.addCovers([newCover({ id: 2000 })]);
+      await assert.rejects(catalogue.addCovers([newCover({ id: 2001, olid: 'OL2001M', olidKind: 'edition' }), newCover({ id: 2000 })]));
+      assert.equal(await catalogue.getCover(2001), undefined);
+      assert.equal(await catalogue.coverForOlid('OL2001M'), undefined);
+    });
+
+    test('a large batch (more rows than one statement takes) is stored whole, and coverSummaries reads it back in chunks', async () => {
+      const base = 10_000;
+      const batch = Array.from({ length: 650 }, (_, i) => newCover({ id: base + i, olid: i % 2 === 0 ? `OL${base + i}M` : undefined, olidKind: i % 2 === 0 ? 'edition' : undefined }));
+      await catalogue.addCovers(batch);
+      await catalogue.deleteCover(base + 1);
+      const wanted = [...batch.map((cover) => cover.id!), 99_999_999];
+      const summaries = await catalogue.coverSummaries(wanted);
+      assert.equal(summaries.size, 650, 'every stored cover, deleted ones included; missing ids absent');
+      assert.deepEqual(summaries.get(base), { sha256: batch[0]!.sha256, olid: `OL${base}M` });
+      assert.deepEqual(summaries.get(base + 1), { sha256: batch[1]!.sha256, olid: null });
+      assert.deepEqual(summaries.get(base + 649), { sha256: batch[649]!.sha256, olid: null });
+      assert.equal(typeof [...summaries.keys()][0], 'number');
+      assert.equal(summaries.has(99_999_999), false);
+      assert.equal((await catalogue.coverSummaries([])).size, 0);
+    });
+
+    test('linkCovers links unlinked covers, keeps existing links, and remembers links for covers not imported yet', async () => {
+      await catalogue.addCovers([newCover({ id: 3000 }), newCover({ id: 3001, olid: 'OL3001M', olidKind: 'edition' })]);
+      const result = await catalogue.linkCovers(catalogue.db, [
+        { coverId: 3000, olid: 'OL3000W', kind: 'work' },
+        { coverId: 3001, olid: 'OL9999M', kind: 'edition' },
+        { coverId: 3002, olid: 'OL3002A', kind: 'author' },
+        { coverId: 3002, olid: 'OL3002M', kind: 'edition' },
+        { coverId: 3003, olid: 'OL3003M', kind: 'edition' },
+      ]);
+      assert.deepEqual(result, { linked: 1, remembered: 2 });
+      const linked = await catalogue.getCover(3000);
+      assert.equal(linked?.olid, 'OL3000W');
+      assert.equal(linked?.category, 'w', 'the link sets the category of the entity kind');
+      assert.equal((await catalogue.coverForOlid('OL3000W'))?.id, 3000);
+      assert.equal((await catalogue.getCover(3001))?.olid, 'OL3001M', 'an existing link is kept');
+      assert.equal(await catalogue.coverForOlid('OL9999M'), undefined);
+
+      // A remembered link is not remembered twice, and the first one given wins.
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, [{ coverId: 3002, olid: 'OL3002W', kind: 'work' }]), { linked: 0, remembered: 0 });
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, []), { linked: 0, remembered: 0 });
+
+      // The import of those covers applies the remembered links (unless the cover names its own entity).
+      await catalogue.addCovers([newCover({ id: 3002 }), newCover({ id: 3003, olid: 'OL3003X', olidKind: 'edition' })]);
+      const applied = await catalogue.getCover(3002);
+      assert.equal(applied?.olid, 'OL3002A');
+      assert.equal(applied?.category, 'a');
+      assert.equal((await catalogue.coverForOlid('OL3002A'))?.id, 3002);
+      assert.equal((await catalogue.getCover(3003))?.olid, 'OL3003X');
+      // Applied links are used up: a later link call for the imported cover links nothing and remembers nothing.
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, [{ coverId: 3002, olid: 'OL3002M', kind: 'edition' }]), { linked: 0, remembered: 0 });
+    });
+
+    test('linkCovers and insertCovers run inside a caller transaction and roll back with it', async () => {
+      await assert.rejects(
+        catalogue.db.transaction().execute(async (trx) => {
+          await catalogue.insertCovers(trx, [newCover({ id: 4000 })]);
+          await catalogue.linkCovers(trx, [{ coverId: 4000, olid: 'OL4000M', kind: 'edition' }, { coverId: 4001, olid: 'OL4001M', kind: 'edition' }]);
+          throw new Error('abandon the import');
+        }),
+        /abandon the import/,
+      );
+      assert.equal(await catalogue.getCover(4000), undefined);
+      // Nothing was remembered for 4001 either: linking it now remembers it afresh.
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, [{ coverId: 4001, olid: 'OL4001M', kind: 'edition' }]), { linked: 0, remembered: 1 });
+    });
+  });
+}
