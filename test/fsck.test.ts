@@ -128,3 +128,31 @@ describe('jacket fsck', () => {
     assert.equal((await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir })).code, 0);
   });
 });
+
+test('the summary counts missing blobs and the rows that need them separately', async () => {
+  const dataDir = await makeTempDir('jacket-fsck-count-');
+  try {
+    const jacket = await startJacket({ JACKET_DATA_DIR: dataDir });
+    const shared = [await makeImage(120, 180, { color: '#102030' }), await makeImage(120, 180, { color: '#302010' })];
+    try {
+      // The same bytes uploaded again make another cover on the same (content-addressed) blob: 2 blobs, 5 rows.
+      for (const [bytes, times] of [[shared[0]!, 3], [shared[1]!, 2]] as const) {
+        for (let i = 0; i < times; i++) {
+          const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes, type: 'image/jpeg' } }) });
+          assert.equal(response.status, 200);
+        }
+      }
+    } finally {
+      await jacket.close();
+    }
+    for (const bytes of shared) {
+      const sha = sha256(bytes);
+      await fs.rm(path.join(dataDir, 'blobs', 'originals', sha.slice(0, 2), sha.slice(2, 4), sha));
+    }
+    const result = await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir });
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, /\b2 blobs are missing or corrupt, needed by 5 rows\b/);
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
