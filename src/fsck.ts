@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { CatalogueDb } from './catalogue/db.ts';
 import type { BlobStore } from './storage/blobstore.ts';
 
@@ -166,26 +165,29 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   const referencedSha256 = new Set<string>();
   for (const references of byKey.values()) for (const reference of references) addSha256(referencedSha256, reference);
 
-  const candidates: Garbage[] = [];
+  const candidates: Array<{ item: Garbage; modifiedAt?: number }> = [];
+  const blobCandidate = async (kind: GarbageKind, key: string) => {
+    const stat = await blobs.stat(key);
+    if (stat) candidates.push({ item: { kind, key, bytes: stat.size }, modifiedAt: stat.modifiedAt });
+  };
   for await (const key of blobs.list('originals/')) {
-    if (!byKey.has(key)) candidates.push({ kind: 'orphan-original', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+    if (!byKey.has(key)) await blobCandidate('orphan-original', key);
   }
   for await (const key of blobs.list('renditions/')) {
     const source = renditionSource(key);
-    if (source && !referencedSha256.has(source)) candidates.push({ kind: 'orphan-rendition', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+    if (source && !referencedSha256.has(source)) await blobCandidate('orphan-rendition', key);
   }
   if (hasTemporaryFiles(blobs)) {
     for (const file of await blobs.listTemporary()) {
       const info = await fs.stat(file).catch(() => undefined);
-      if (info) candidates.push({ kind: 'temp-file', key: file, bytes: info.size });
+      if (info) candidates.push({ item: { kind: 'temp-file', key: file, bytes: info.size }, modifiedAt: info.mtimeMs });
     }
   }
 
   const now = Date.now();
-  for (const candidate of candidates) {
-    const modified = await modifiedAt(blobs, candidate);
-    if (graceMs > 0 && modified !== undefined && now - modified < graceMs) report.recent.push(candidate);
-    else report.garbage.push(candidate);
+  for (const { item, modifiedAt } of candidates) {
+    if (isRecent(modifiedAt, graceMs, now)) report.recent.push(item);
+    else report.garbage.push(item);
   }
 
   if (options.repair && report.garbage.length > 0) {
@@ -206,14 +208,12 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   return report;
 }
 
-/** When a piece of garbage was last written, where the store can tell (local files); undefined otherwise. */
-async function modifiedAt(blobs: BlobStore, item: Garbage): Promise<number | undefined> {
-  let file: string | undefined;
-  if (item.kind === 'temp-file') file = item.key;
-  else if (hasTemporaryFiles(blobs)) file = path.join(blobs.root, ...item.key.split('/'));
-  if (!file) return undefined;
-  const info = await fs.stat(file).catch(() => undefined);
-  return info?.mtimeMs;
+/**
+ * Garbage written within the grace period may belong to a write in progress. A store that cannot say when a blob
+ * was written gives no grace: fsck then relies on the reference check alone.
+ */
+function isRecent(modifiedAt: number | undefined, graceMs: number, now: number): boolean {
+  return graceMs > 0 && modifiedAt !== undefined && now - modifiedAt < graceMs;
 }
 
 export function formatBytes(bytes: number): string {

@@ -13,14 +13,23 @@ export interface BlobStore {
   putMany?(entries: Array<{ key: string; bytes: Buffer }>): Promise<void>;
   /** The bytes, or undefined when there is no such blob. */
   get(key: string): Promise<Buffer | undefined>;
-  /** Size in bytes, or undefined when there is no such blob. */
-  stat(key: string): Promise<{ size: number } | undefined>;
+  /** Size in bytes and when it was last written, or undefined when there is no such blob. */
+  stat(key: string): Promise<BlobStat | undefined>;
   delete(key: string): Promise<void>;
   /** Every key that starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
   /** Reachability check for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface BlobStat {
+  size: number;
+  /**
+   * When the blob was last written (epoch ms; object stores keep whole seconds): `jacket fsck` leaves garbage younger
+   * than its grace period alone, since a running server may be about to commit a row for it.
+   */
+  modifiedAt?: number;
 }
 
 /** Keys are relative, slash-separated, made of safe characters: never a path trick. */
