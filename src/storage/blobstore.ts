@@ -16,6 +16,12 @@ export interface BlobStore {
   /** Size in bytes and when it was last written, or undefined when there is no such blob. */
   stat(key: string): Promise<BlobStat | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * Optional: make an existing blob count as just written (its `modifiedAt` becomes now) without rewriting it; false
+   * when there is no such blob. An upload that re-uses a blob calls it, so `jacket fsck` beside the server never
+   * takes that blob for old garbage. Stores without it get the bytes `put` again.
+   */
+  touch?(key: string): Promise<boolean>;
   /** Every key that starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
   /** Reachability check for readiness probes. */

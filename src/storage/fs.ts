@@ -103,6 +103,17 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  async touch(key: string): Promise<boolean> {
+    const now = new Date();
+    try {
+      await fs.utimes(this.pathOf(key), now, now);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
   async delete(key: string): Promise<void> {
     await fs.rm(this.pathOf(key), { force: true });
   }
