@@ -79,7 +79,12 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export async function createServices(config: Config): Promise<Services> {
+export interface ServicesOptions {
+  /** Generate (and hand back, to be printed) an admin token when none is configured or stored: `jacket serve` only. */
+  generateAdminToken?: boolean;
+}
+
+export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
   await migrateToLatest(db);
   const blobs = await openBlobStore(config.storage);
@@ -93,7 +98,7 @@ export async function createServices(config: Config): Promise<Services> {
     coordinator,
   });
   const auth = new Auth();
-  const { generatedToken } = await auth.init(catalogue, config.adminToken);
+  const { generatedToken } = await auth.init(catalogue, config.adminToken, { generate: options.generateAdminToken });
   const ingest = new Ingest(config, blobs, catalogue);
   const keys = new KeyService(db);
   auth.keyResolver = async (secret) => {
@@ -157,12 +162,12 @@ async function sharedState(config: Config): Promise<{ limits: LimitStore; change
   return { limits, changes, coordinator };
 }
 
-export interface BuildOptions {
+export interface BuildOptions extends ServicesOptions {
   logger?: boolean | object;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<{ app: FastifyInstance; services: Services }> {
-  const services = await createServices(config);
+  const services = await createServices(config, { generateAdminToken: options.generateAdminToken });
   const hot = new HotResponses(services);
   services.hotResponses = hot;
   const app = Fastify({

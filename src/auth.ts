@@ -37,10 +37,11 @@ export class Auth {
   keyResolver: KeyResolver | undefined;
 
   /**
-   * Use JACKET_ADMIN_TOKEN when set; otherwise the stored hash; otherwise generate a token, hand it back once to be
-   * printed, and keep only its hash.
+   * Use JACKET_ADMIN_TOKEN when set; otherwise the stored hash; otherwise, when `generate` is set (only `jacket
+   * serve`, which prints it), generate a token, hand it back once, and keep only its hash. Without it there is simply
+   * no administrator yet: other commands do not need one, and must not store the hash of a token nobody saw.
    */
-  async init(catalogue: CoverCatalogue, configuredToken: string | undefined): Promise<{ generatedToken?: string }> {
+  async init(catalogue: CoverCatalogue, configuredToken: string | undefined, options: { generate?: boolean } = {}): Promise<{ generatedToken?: string }> {
     if (configuredToken) {
       this.adminHash = sha256Hex(configuredToken);
       return {};
@@ -50,6 +51,7 @@ export class Auth {
       this.adminHash = stored;
       return {};
     }
+    if (!options.generate) return {};
     const generatedToken = randomBytes(24).toString('base64url');
     this.adminHash = sha256Hex(generatedToken);
     await catalogue.putSetting('admin_token_sha256', this.adminHash);

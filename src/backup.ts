@@ -20,13 +20,13 @@ export interface BackupReport {
 }
 
 /**
- * An online-consistent backup of the embedded default, laid out as a data directory (restore = use it as
+ * An online-consistent backup of the embedded default (SQLite, local image folder), laid out as a data directory (restore = use it as
  * JACKET_DATA_DIR). The database is copied first with VACUUM INTO (a consistent snapshot while the server
  * writes); then every blob the snapshot refers to. Because blobs are written before their rows and never change
  * (content-addressed), every blob the snapshot needs already exists by then. Blobs already in DIR with the right
  * size are kept, so backing up into the same DIR again copies only what is new.
  */
-export async function backupDataDir(dataDir: string, outDir: string): Promise<BackupReport> {
+export async function backupDataDir(dataDir: string, outDir: string, options: { blobRoot?: string } = {}): Promise<BackupReport> {
   const source = path.join(dataDir, CATALOGUE_FILE);
   if (!fs.existsSync(source)) throw new Error(`no catalogue database at ${source}: is JACKET_DATA_DIR right?`);
   fs.mkdirSync(outDir, { recursive: true });
@@ -51,7 +51,8 @@ export async function backupDataDir(dataDir: string, outDir: string): Promise<Ba
 
   const report: BackupReport = { outDir, databaseBytes: fs.statSync(target).size, blobsCopied: 0, blobsAlreadyPresent: 0, bytesCopied: 0, problems: [] };
   const snapshot = new Kysely<Database>({ dialect: new SqliteDialect({ database: new SQLite(target, { readonly: true }) }) });
-  const from = new FsBlobStore(path.join(dataDir, 'blobs'));
+  // The live images: JACKET_STORAGE when it names a folder; the backup keeps them in DIR/blobs either way.
+  const from = new FsBlobStore(options.blobRoot ?? path.join(dataDir, 'blobs'));
   const to = new FsBlobStore(path.join(outDir, 'blobs'));
   const seen = new Set<string>();
   try {

@@ -76,6 +76,7 @@ export const SETTINGS: Setting[] = [
   },
   { env: 'AWS_ACCESS_KEY_ID', default: '(AWS SDK default chain)', meaning: 'S3 access key; when unset the AWS SDK looks for credentials as usual (profile, instance role).' },
   { env: 'AWS_SECRET_ACCESS_KEY', default: '(AWS SDK default chain)', meaning: 'S3 secret key, with `AWS_ACCESS_KEY_ID`.' },
+  { env: 'AWS_SESSION_TOKEN', default: '(none)', meaning: 'S3 session token of temporary credentials, with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.' },
   { env: 'AWS_REGION', default: 'us-east-1', meaning: 'S3 region (most S3-compatible servers accept any).' },
   { env: 'AWS_ENDPOINT_URL_S3', default: '(AWS)', meaning: 'Endpoint of an S3-compatible server (MinIO, Ceph, Garage, s3rver), e.g. `http://minio:9000`.' },
   { env: 'JACKET_S3_FORCE_PATH_STYLE', default: 'false', meaning: '`true` addresses buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key` (most self-hosted S3 servers need it).' },

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { CatalogueDb } from './catalogue/db.ts';
 import type { BlobStore } from './storage/blobstore.ts';
 
@@ -15,8 +14,15 @@ export interface BlobReference {
   owner: string;
 }
 
-/** Everything in the database that points at blobs. Yields in batches so a large catalogue is never all in memory. */
-export type BlobReferenceSource = (db: CatalogueDb) => AsyncIterable<BlobReference>;
+/**
+ * Everything in the database that points at blobs. Yields in batches so a large catalogue is never all in memory.
+ * `refersTo` answers for one blob — a row with this blob key, or (for a rendition's original) with this sha256 — so
+ * `--repair` can ask again just before each delete; a source without it is read whole instead.
+ */
+export interface BlobReferenceSource {
+  (db: CatalogueDb): AsyncIterable<BlobReference>;
+  refersTo?(db: CatalogueDb, blob: { key?: string; sha256?: string }): Promise<boolean>;
+}
 
 const PAGE = 1000;
 
@@ -25,7 +31,7 @@ type BlobOwningTable = 'covers' | 'caa_images';
 
 /** Every row of a blob-owning table, deleted or pending included: their blobs must stay (undelete, moderation). */
 function tableBlobReferences(table: BlobOwningTable, label: string): BlobReferenceSource {
-  return async function* (db: CatalogueDb): AsyncIterable<BlobReference> {
+  const source: BlobReferenceSource = async function* (db: CatalogueDb): AsyncIterable<BlobReference> {
     let after = 0;
     for (;;) {
       // Both tables share these column names; Kysely's types are told one of them.
@@ -41,6 +47,16 @@ function tableBlobReferences(table: BlobOwningTable, label: string): BlobReferen
       after = Number(rows[rows.length - 1]!.id);
     }
   };
+  source.refersTo = async (db, { key, sha256 }) => {
+    const row = await db
+      .selectFrom(table as 'covers')
+      .select('id')
+      .where((eb) => eb.or([...(key !== undefined ? [eb('blob_key', '=', key)] : []), ...(sha256 !== undefined ? [eb('sha256', '=', sha256)] : [])]))
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  };
+  return source;
 }
 
 export const coverBlobReferences = tableBlobReferences('covers', 'cover');
@@ -166,54 +182,83 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   const referencedSha256 = new Set<string>();
   for (const references of byKey.values()) for (const reference of references) addSha256(referencedSha256, reference);
 
-  const candidates: Garbage[] = [];
+  const candidates: Array<{ item: Garbage; modifiedAt?: number }> = [];
+  const blobCandidate = async (kind: GarbageKind, key: string) => {
+    const stat = await blobs.stat(key);
+    if (stat) candidates.push({ item: { kind, key, bytes: stat.size }, modifiedAt: stat.modifiedAt });
+  };
   for await (const key of blobs.list('originals/')) {
-    if (!byKey.has(key)) candidates.push({ kind: 'orphan-original', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+    if (!byKey.has(key)) await blobCandidate('orphan-original', key);
   }
   for await (const key of blobs.list('renditions/')) {
     const source = renditionSource(key);
-    if (source && !referencedSha256.has(source)) candidates.push({ kind: 'orphan-rendition', key, bytes: (await blobs.stat(key))?.size ?? 0 });
+    if (source && !referencedSha256.has(source)) await blobCandidate('orphan-rendition', key);
   }
   if (hasTemporaryFiles(blobs)) {
     for (const file of await blobs.listTemporary()) {
       const info = await fs.stat(file).catch(() => undefined);
-      if (info) candidates.push({ kind: 'temp-file', key: file, bytes: info.size });
+      if (info) candidates.push({ item: { kind: 'temp-file', key: file, bytes: info.size }, modifiedAt: info.mtimeMs });
     }
   }
 
   const now = Date.now();
-  for (const candidate of candidates) {
-    const modified = await modifiedAt(blobs, candidate);
-    if (graceMs > 0 && modified !== undefined && now - modified < graceMs) report.recent.push(candidate);
-    else report.garbage.push(candidate);
+  for (const { item, modifiedAt } of candidates) {
+    if (isRecent(modifiedAt, graceMs, now)) report.recent.push(item);
+    else report.garbage.push(item);
   }
 
-  if (options.repair && report.garbage.length > 0) {
-    // A live server may have committed a row for an "orphan" since we looked: look again just before deleting.
-    const stillReferenced = new Set<string>();
-    for await (const reference of referencedBlobs(db, sources)) {
-      stillReferenced.add(reference.key);
-      addSha256(referencedSha256, reference);
-    }
+  if (options.repair) {
     for (const item of report.garbage) {
-      if (item.kind === 'orphan-original' && stillReferenced.has(item.key)) continue;
-      if (item.kind === 'orphan-rendition' && referencedSha256.has(renditionSource(item.key) ?? '')) continue;
-      if (item.kind === 'temp-file') await fs.rm(item.key, { force: true });
-      else await blobs.delete(item.key);
-      report.repaired.push(item);
+      if (await stillGarbage(db, blobs, sources, item, graceMs)) {
+        if (item.kind === 'temp-file') await fs.rm(item.key, { force: true });
+        else await blobs.delete(item.key);
+        report.repaired.push(item);
+      }
     }
   }
   return report;
 }
 
-/** When a piece of garbage was last written, where the store can tell (local files); undefined otherwise. */
-async function modifiedAt(blobs: BlobStore, item: Garbage): Promise<number | undefined> {
-  let file: string | undefined;
-  if (item.kind === 'temp-file') file = item.key;
-  else if (hasTemporaryFiles(blobs)) file = path.join(blobs.root, ...item.key.split('/'));
-  if (!file) return undefined;
-  const info = await fs.stat(file).catch(() => undefined);
-  return info?.mtimeMs;
+/**
+ * Asked again, per item, just before deleting it: a live server may have committed a row for an "orphan" since the
+ * scan, or be about to (an upload re-using an orphan's bytes refreshes the blob's age before committing its row).
+ * References first, age last, so the moment between the last look and the delete is one stat.
+ */
+async function stillGarbage(db: CatalogueDb, blobs: BlobStore, sources: BlobReferenceSource[], item: Garbage, graceMs: number): Promise<boolean> {
+  if (item.kind === 'temp-file') {
+    const info = await fs.stat(item.key).catch(() => undefined);
+    return info !== undefined && !isRecent(info.mtimeMs, graceMs, Date.now());
+  }
+  const blob = item.kind === 'orphan-original' ? { key: item.key } : { sha256: renditionSource(item.key) };
+  if (await referencedNow(db, sources, blob)) return false;
+  const stat = await blobs.stat(item.key);
+  return stat !== undefined && !isRecent(stat.modifiedAt, graceMs, Date.now());
+}
+
+async function referencedNow(db: CatalogueDb, sources: BlobReferenceSource[], blob: { key?: string; sha256?: string }): Promise<boolean> {
+  for (const source of sources) {
+    if (source.refersTo) {
+      if (await source.refersTo(db, blob)) return true;
+      continue;
+    }
+    for await (const reference of source(db)) {
+      if (blob.key !== undefined && reference.key === blob.key) return true;
+      if (blob.sha256 !== undefined) {
+        const shas = new Set<string>();
+        addSha256(shas, reference);
+        if (shas.has(blob.sha256)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Garbage written within the grace period may belong to a write in progress. A store that cannot say when a blob
+ * was written gives no grace: fsck then relies on the reference check alone.
+ */
+function isRecent(modifiedAt: number | undefined, graceMs: number, now: number): boolean {
+  return graceMs > 0 && modifiedAt !== undefined && now - modifiedAt < graceMs;
 }
 
 export function formatBytes(bytes: number): string {

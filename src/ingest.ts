@@ -41,8 +41,11 @@ export class Ingest {
     }
     const image = await inspectImage(bytes, { maxPixels: this.config.maxPixels });
     const blobKey = originalKey(image.sha256);
+    // Re-using a blob (the same bytes again) refreshes its age: it may be an old orphan that `jacket fsck --repair`
+    // beside this server is about to collect, and the row about to point at it would then point at nothing.
     const existing = await this.blobs.stat(blobKey);
-    if (!existing || existing.size !== bytes.length) await this.blobs.put(blobKey, bytes);
+    const reused = existing !== undefined && existing.size === bytes.length && this.blobs.touch !== undefined && (await this.blobs.touch(blobKey));
+    if (!reused) await this.blobs.put(blobKey, bytes);
     return { ...image, blobKey };
   }
 

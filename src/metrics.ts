@@ -39,7 +39,7 @@ export class Metrics {
     });
     this.blobStoreDuration = new Histogram({
       name: 'blob_store_operation_duration_seconds',
-      help: 'Blob store operation latency, by operation (get, put, stat, delete, ping) and outcome (ok, error).',
+      help: 'Blob store operation latency, by operation (get, put, stat, touch, delete, ping) and outcome (ok, error).',
       labelNames: ['operation', 'outcome'],
       buckets: LATENCY_BUCKETS,
       registers,
@@ -127,7 +127,7 @@ export class Metrics {
   instrumentBlobStore(blobs: BlobStore): void {
     const histogram = this.blobStoreDuration;
     const target = blobs as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    for (const operation of ['get', 'put', 'stat', 'delete', 'ping'] as const) {
+    for (const operation of ['get', 'put', 'stat', 'touch', 'delete', 'ping'] as const) {
       const original = target[operation];
       if (typeof original !== 'function') continue;
       target[operation] = async function (this: unknown, ...args: unknown[]) {

@@ -77,3 +77,41 @@ test('jacket backup copies a running server consistently; the restored copy serv
     await live.close();
   }
 });
+
+test('jacket backup reads images from the configured JACKET_STORAGE folder', async () => {
+  const storage = path.join(await tempDir('jacket-storage-'), 'images');
+  const live = await startJacket({ JACKET_DATA_DIR: await tempDir('jacket-live-'), JACKET_STORAGE: storage });
+  const backupDir = path.join(await tempDir('jacket-backup-'), 'backup');
+  try {
+    const cover = await upload(live, '#123456');
+    const backup = await runJacket(['backup', '--out', backupDir], { JACKET_DATA_DIR: live.dataDir, JACKET_STORAGE: storage });
+    assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+    assert.match(backup.stdout, /blobs: 1 copied/);
+    // The backup is a data directory with its images in blobs/: usable as it is with JACKET_STORAGE unset.
+    const copy = await startJacket({ JACKET_DATA_DIR: backupDir });
+    try {
+      const response = await copy.get(`/b/id/${cover.id}.jpg`);
+      assert.ok(Buffer.from(await response.arrayBuffer()).equals(cover.bytes));
+    } finally {
+      await copy.close();
+    }
+  } finally {
+    await live.close();
+  }
+});
+
+test('jacket backup refuses PostgreSQL and S3 installations in one clear sentence (exit 2), writing nothing', async () => {
+  const dataDir = await tempDir('jacket-live-');
+  const out = path.join(await tempDir('jacket-backup-'), 'backup');
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ DATABASE_URL: 'postgres://jacket@127.0.0.1:1/jacket' }, /PostgreSQL.*pg_dump/],
+    [{ JACKET_STORAGE: 's3://covers/jacket', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'secret' }, /S3.*versioning|S3.*replication/],
+  ];
+  for (const [env, reason] of cases) {
+    const result = await runJacket(['backup', '--out', out], { JACKET_DATA_DIR: dataDir, ...env });
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, reason);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.equal(await fs.access(out).then(() => true, () => false), false, 'nothing written');
+  }
+});

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { form, makeImage } from './helpers/images.ts';
 import { runJacket } from './helpers/process.ts';
 import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
+import { startS3, uniqueName } from './helpers/backends.ts';
+import { S3BlobStore } from '../src/storage/s3.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const anHourAgo = () => new Date(Date.now() - 3600_000);
@@ -127,4 +129,62 @@ describe('jacket fsck', () => {
     }
     assert.equal((await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir })).code, 0);
   });
+});
+
+test('the summary counts missing blobs and the rows that need them separately', async () => {
+  const dataDir = await makeTempDir('jacket-fsck-count-');
+  try {
+    const jacket = await startJacket({ JACKET_DATA_DIR: dataDir });
+    const shared = [await makeImage(120, 180, { color: '#102030' }), await makeImage(120, 180, { color: '#302010' })];
+    try {
+      // The same bytes uploaded again make another cover on the same (content-addressed) blob: 2 blobs, 5 rows.
+      for (const [bytes, times] of [[shared[0]!, 3], [shared[1]!, 2]] as const) {
+        for (let i = 0; i < times; i++) {
+          const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes, type: 'image/jpeg' } }) });
+          assert.equal(response.status, 200);
+        }
+      }
+    } finally {
+      await jacket.close();
+    }
+    for (const bytes of shared) {
+      const sha = sha256(bytes);
+      await fs.rm(path.join(dataDir, 'blobs', 'originals', sha.slice(0, 2), sha.slice(2, 4), sha));
+    }
+    const result = await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir });
+    assert.equal(result.code, 1, result.stdout);
+    assert.match(result.stdout, /\b2 blobs are missing or corrupt, needed by 5 rows\b/);
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('on S3 storage the grace period holds: a fresh orphan object is left alone by --repair, an old enough one is deleted', async () => {
+  const s3 = await startS3();
+  const dataDir = await makeTempDir('jacket-fsck-s3-');
+  try {
+    const prefix = `${uniqueName('fsck')}/`;
+    const env = { JACKET_DATA_DIR: dataDir, ...s3.env(prefix) };
+    const store = new S3BlobStore({ bucket: s3.bucket, prefix, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    const orphanSha = sha256(randomBytes(16));
+    const orphan = `originals/${orphanSha.slice(0, 2)}/${orphanSha.slice(2, 4)}/${orphanSha}`;
+    try {
+      await store.put(orphan, randomBytes(300));
+      const repair = await runJacket(['fsck', '--repair', '--json'], env);
+      assert.equal(repair.code, 0, repair.stderr);
+      const report = JSON.parse(repair.stdout);
+      assert.deepEqual(report.recent.map((item: { key: string }) => item.key), [orphan], 'a blob written just now may be an upload in progress');
+      assert.deepEqual(report.repaired, []);
+      assert.equal((await store.stat(orphan))?.size, 300);
+
+      const old = await runJacket(['fsck', '--repair', '--grace-seconds', '0', '--json'], env);
+      assert.deepEqual(JSON.parse(old.stdout).repaired.map((item: { key: string }) => item.key), [orphan]);
+      assert.equal(await store.stat(orphan), undefined);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    await s3.close();
+  }
 });

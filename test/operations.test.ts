@@ -11,6 +11,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
+import { explainMissing, redisPrefix, TEST_REDIS_URL } from './helpers/backends.ts';
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -268,4 +269,40 @@ describe('HTTPS without a proxy', () => {
       session.close();
     }
   });
+});
+
+describe('readiness with Redis configured', () => {
+  test('Redis unreachable: /readyz is 503 naming redis, while /healthz is 200 and uploads are still served', async () => {
+    const jacket = await startJacket({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const ready = await jacket.get('/readyz');
+      assert.equal(ready.status, 503);
+      const body = await ready.json();
+      assert.deepEqual(body.failing, ['redis']);
+      assert.equal(body.checks.redis, 'down');
+      assert.equal(body.checks.database, 'ok');
+      assert.equal((await jacket.get('/healthz')).status, 200);
+      const id = await upload(jacket, await makeImage(100, 150));
+      assert.equal((await jacket.get(`/b/id/${id}.jpg`)).status, 200, 'the instance keeps serving on per-instance limits');
+    } finally {
+      await jacket.close();
+    }
+  });
+
+  if (TEST_REDIS_URL) {
+    test('Redis reachable: /readyz is 200 and says redis is ok', async () => {
+      const redis = await redisPrefix();
+      const jacket = await startJacket({ REDIS_URL: TEST_REDIS_URL!, JACKET_REDIS_PREFIX: redis.prefix });
+      try {
+        const ready = await jacket.get('/readyz');
+        assert.equal(ready.status, 200, await ready.clone().text());
+        assert.equal((await ready.json()).checks.redis, 'ok');
+      } finally {
+        await jacket.close();
+        await redis.cleanup();
+      }
+    });
+  } else {
+    explainMissing('reachable-Redis readiness', 'TEST_REDIS_URL');
+  }
 });

@@ -6,9 +6,17 @@ import { formatBytes } from '../fsck.ts';
 
 async function runBackup(options: { out: string }): Promise<void> {
   const config = loadConfig();
+  // This command copies the embedded default only; the services that scale-out uses have their own backup tools.
+  if (config.databaseUrl) {
+    throw new Error('DATABASE_URL puts the catalogue in PostgreSQL, which this command cannot back up: use pg_dump (and S3 bucket versioning or replication for the images), as the README explains.');
+  }
+  if (config.storage.kind !== 'fs') {
+    throw new Error('JACKET_STORAGE puts the images in S3, which this command cannot back up: use bucket versioning or replication (and pg_dump for a PostgreSQL catalogue), as the README explains.');
+  }
   const outDir = path.resolve(options.out);
   if (outDir === config.dataDir) throw new Error('--out must not be the data directory itself');
-  const report = await backupDataDir(config.dataDir, outDir);
+  if (outDir === config.storage.root) throw new Error('--out must not be the image folder (JACKET_STORAGE) itself');
+  const report = await backupDataDir(config.dataDir, outDir, { blobRoot: config.storage.root });
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`database: ${path.join(outDir, 'catalogue.sqlite')} (${formatBytes(report.databaseBytes)})`);
   out(`blobs: ${report.blobsCopied} copied (${formatBytes(report.bytesCopied)}), ${report.blobsAlreadyPresent} already in the backup`);

@@ -22,12 +22,6 @@ class UsageError extends Error {}
 /** Run a bulk operation with the server's settings; exit 1 when anything was skipped, 2 on unusable input. */
 async function withServices(run: (services: Services) => Promise<{ lines: string[]; problems: Problems }>): Promise<void> {
   const services = await createServices(loadConfig());
-  if (services.generatedAdminToken) {
-    // This command created the data folder, so the token would otherwise be lost before the server ever starts.
-    process.stderr.write(
-      `JACKET_ADMIN_TOKEN was not set, so an administrator token was generated. It is shown only this once:\n\n    ${services.generatedAdminToken}\n\nKeep it; Jacket stores only its hash.\n\n`,
-    );
-  }
   try {
     const { lines, problems } = await run(services);
     process.stdout.write([...lines, ...problems.lines()].map((line) => `${line}\n`).join(''));

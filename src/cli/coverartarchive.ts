@@ -165,12 +165,6 @@ export async function importCoverArtArchive(services: Services, inDir: string, l
 
 async function run(operation: (services: Services) => Promise<CaaTransferSummary>, verb: string): Promise<void> {
   const services = await createServices(loadConfig());
-  if (services.generatedAdminToken) {
-    // This command created the data folder, so the token would otherwise be lost before the server ever starts.
-    process.stderr.write(
-      `JACKET_ADMIN_TOKEN was not set, so an administrator token was generated. It is shown only this once:\n\n    ${services.generatedAdminToken}\n\nKeep it; Jacket stores only its hash.\n\n`,
-    );
-  }
   try {
     const summary = await operation(services);
     process.stdout.write(`${verb} ${summary.releases} releases: ${summary.images} images, ${summary.unchanged} already there, ${summary.problems.length} skipped\n`);

@@ -30,8 +30,18 @@ function printReport(report: FsckReport, repair: boolean): void {
   } else if (report.garbage.length > 0) {
     out('run `jacket fsck --repair` to delete the garbage');
   }
-  const problems = report.missing.length + report.corrupt.length;
-  out(problems === 0 ? 'catalogue and storage agree' : `${problems} covers' blobs are missing or corrupt: restore them from a backup`);
+  const problems = [...report.missing, ...report.corrupt];
+  // One blob can be shared by many rows (the same bytes uploaded twice): count both.
+  const rows = new Set(problems.flatMap((problem) => problem.owners)).size;
+  out(
+    problems.length === 0
+      ? 'catalogue and storage agree'
+      : `${plural(problems.length, 'blob is', 'blobs are')} missing or corrupt, needed by ${plural(rows, 'row', 'rows')}: restore them from a backup`,
+  );
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
 }
 
 async function runFsck(options: FsckCliOptions): Promise<void> {

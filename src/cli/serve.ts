@@ -4,7 +4,7 @@ import { loadConfig } from '../config.ts';
 
 async function serve(): Promise<void> {
   const config = loadConfig();
-  const { app, services } = await buildApp(config);
+  const { app, services } = await buildApp(config, { generateAdminToken: true });
   if (services.generatedAdminToken) {
     // Shown once: only its hash is stored.
     process.stdout.write(

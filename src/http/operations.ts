@@ -56,11 +56,20 @@ async function withTimeout(check: () => Promise<unknown>): Promise<void> {
 
 /** Each component readiness depends on, and how to check it is reachable. */
 function readinessChecks(services: Services): Record<string, () => Promise<unknown>> {
-  return {
+  const checks: Record<string, () => Promise<unknown>> = {
     database: () => sql`select 1 as one`.execute(services.db),
     blobs: () => services.blobs.ping(),
     limits: () => services.limits.ping(),
   };
+  // The limit store's own ping never fails on a Redis outage (serving goes on with per-instance limits); readiness
+  // still reports it, so an operator sees the degraded instance.
+  const redis = services.limits as Partial<RedisReachability>;
+  if (services.config.redisUrl && typeof redis.redisReachable === 'function') checks.redis = () => redis.redisReachable!();
+  return checks;
+}
+
+interface RedisReachability {
+  redisReachable(): Promise<void>;
 }
 
 /**

@@ -131,6 +131,24 @@ export class RedisLimitStore implements LimitStore {
     }
   }
 
+  /**
+   * Whether Redis itself answers a PING, for readiness only (serving never depends on it). Rejects at once while
+   * disconnected (no offline queue), and after `timeoutMs` when Redis does not answer.
+   */
+  async redisReachable(timeoutMs = 1000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.client.ping(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis did not answer PING within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     this.degraded = false;
     this.client.removeAllListeners('close');

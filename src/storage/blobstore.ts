@@ -13,14 +13,29 @@ export interface BlobStore {
   putMany?(entries: Array<{ key: string; bytes: Buffer }>): Promise<void>;
   /** The bytes, or undefined when there is no such blob. */
   get(key: string): Promise<Buffer | undefined>;
-  /** Size in bytes, or undefined when there is no such blob. */
-  stat(key: string): Promise<{ size: number } | undefined>;
+  /** Size in bytes and when it was last written, or undefined when there is no such blob. */
+  stat(key: string): Promise<BlobStat | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * Optional: make an existing blob count as just written (its `modifiedAt` becomes now) without rewriting it; false
+   * when there is no such blob. An upload that re-uses a blob calls it, so `jacket fsck` beside the server never
+   * takes that blob for old garbage. Stores without it get the bytes `put` again.
+   */
+  touch?(key: string): Promise<boolean>;
   /** Every key that starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
   /** Reachability check for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface BlobStat {
+  size: number;
+  /**
+   * When the blob was last written (epoch ms; object stores keep whole seconds): `jacket fsck` leaves garbage younger
+   * than its grace period alone, since a running server may be about to commit a row for it.
+   */
+  modifiedAt?: number;
 }
 
 /** Keys are relative, slash-separated, made of safe characters: never a path trick. */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertSafeKey, type BlobStore } from './blobstore.ts';
+import { assertSafeKey, type BlobStat, type BlobStore } from './blobstore.ts';
 
 /** Temp files live here until renamed into place; leftovers after a crash are garbage for `jacket fsck`. */
 export const TEMP_DIR = '.tmp';
@@ -93,12 +93,23 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<{ size: number } | undefined> {
+  async stat(key: string): Promise<BlobStat | undefined> {
     try {
       const info = await fs.stat(this.pathOf(key));
-      return { size: info.size };
+      return { size: info.size, modifiedAt: info.mtimeMs };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async touch(key: string): Promise<boolean> {
+    const now = new Date();
+    try {
+      await fs.utimes(this.pathOf(key), now, now);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw error;
     }
   }

@@ -7,7 +7,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { assertSafeKey, type BlobStore } from './blobstore.ts';
+import { assertSafeKey, type BlobStat, type BlobStore } from './blobstore.ts';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -72,10 +72,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async stat(key: string): Promise<{ size: number } | undefined> {
+  async stat(key: string): Promise<BlobStat | undefined> {
     try {
       const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-      return { size: Number(response.ContentLength ?? 0) };
+      return { size: Number(response.ContentLength ?? 0), modifiedAt: response.LastModified?.getTime() };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
