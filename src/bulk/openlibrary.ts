@@ -91,6 +91,9 @@ export async function importOpenLibrary(services: Services, target: string, prog
       }
     }
     const entries = [...chosen.values()];
+    // Live uploads take ids from the sequence: move it past this batch before checking which ids are free, so uploads
+    // from now on land above the batch. One that took an id just before is found at insert time (an id_conflict).
+    await catalogue.reserveIdsThrough(Math.max(...entries.map((entry) => entry.id)));
     const inspected = await mapLimited(entries, INSPECT_CONCURRENCY, async (entry) => {
       try {
         return await quickInspect(entry.data, { maxPixels: config.maxPixels, maxBytes: config.maxUploadBytes });
@@ -139,8 +142,17 @@ export async function importOpenLibrary(services: Services, target: string, prog
     // The rows are committed while the next batch is read and its blobs written.
     await committing;
     for (const { input } of toAdd) inFlight.set(input.id!, input.sha256);
-    committing = catalogue.addCovers(toAdd.map(({ input }) => input)).then(() => {
-      summary.imported += toAdd.length;
+    committing = catalogue.addCovers(toAdd.map(({ input }) => input)).then(async ({ conflicts }) => {
+      summary.imported += toAdd.length - conflicts.length;
+      if (conflicts.length > 0) {
+        const taken = new Set(conflicts);
+        const now = await catalogue.coverSummaries(conflicts);
+        for (const { entry, input } of toAdd) {
+          if (!taken.has(input.id!)) continue;
+          if (now.get(input.id!)?.sha256 === input.sha256) summary.unchanged++;
+          else problems.add('id_conflict', `${entry.where}: cover ${input.id} was taken by another writer (an upload while importing) with different bytes; that cover was kept`);
+        }
+      }
       for (const { input } of toAdd) inFlight.delete(input.id!);
     });
   };
