@@ -91,3 +91,27 @@ test('import openlibrary while the server takes uploads on the same store: archi
     await fs.rm(work, { recursive: true, force: true });
   }
 });
+
+test('a corrupt entry with a huge id does not move the id sequence: later uploads keep small ids', async () => {
+  const work = await makeTempDir();
+  const dataDir = path.join(work, 'data');
+  try {
+    const writer = await TarWriter.create(path.join(work, 'archives', 'covers_0000_00.tar'));
+    await writer.add('0000000005.jpg', await makeImage(40, 60, { color: '#203040' }), 1_700_000_000);
+    await writer.add('9000000000.jpg', Buffer.from('this is not an image'), 1_700_000_000);
+    await writer.finish();
+    const run = await jacket(dataDir, 'import', 'openlibrary', path.join(work, 'archives'));
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /1 covers imported/);
+    const server = await startJacket({ JACKET_DATA_DIR: dataDir });
+    try {
+      const response = await server.get('/b/upload2', { method: 'POST', headers: server.admin, body: form({ data: { bytes: await makeImage(30, 45), filename: 'cover.jpg', type: 'image/jpeg' } }) });
+      assert.equal(response.status, 200);
+      assert.equal(((await response.json()) as { id: number }).id, 6);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+});

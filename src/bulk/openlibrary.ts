@@ -91,9 +91,6 @@ export async function importOpenLibrary(services: Services, target: string, prog
       }
     }
     const entries = [...chosen.values()];
-    // Live uploads take ids from the sequence: move it past this batch before checking which ids are free, so uploads
-    // from now on land above the batch. One that took an id just before is found at insert time (an id_conflict).
-    await catalogue.reserveIdsThrough(Math.max(...entries.map((entry) => entry.id)));
     const inspected = await mapLimited(entries, INSPECT_CONCURRENCY, async (entry) => {
       try {
         return await quickInspect(entry.data, { maxPixels: config.maxPixels, maxBytes: config.maxUploadBytes });
@@ -103,6 +100,11 @@ export async function importOpenLibrary(services: Services, target: string, prog
         return undefined;
       }
     });
+    // Live uploads take ids from the sequence: move it past this batch before checking which ids are free, so uploads
+    // from now on land above the batch. One that took an id just before is found at insert time (an id_conflict).
+    // Only entries that are images count: a corrupt entry with a huge id must not push every later upload's id up.
+    const valid = entries.filter((_, index) => inspected[index] !== undefined);
+    if (valid.length > 0) await catalogue.reserveIdsThrough(Math.max(...valid.map((entry) => entry.id)));
     // Ids of the batch still being committed count as stored (snapshot first: its commit may finish meanwhile).
     const committingIds = new Map(inFlight);
     const existing = await catalogue.coverSummaries(entries.map((entry) => entry.id));
