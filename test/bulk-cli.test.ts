@@ -111,25 +111,25 @@ describe('export → import round trip through the CLI', () => {
     const files: string[] = [];
     for (const dir of (await fs.readdir(archives)).sort()) for (const file of (await fs.readdir(path.join(archives, dir))).sort()) files.push(`${dir}/${file}`);
     assert.deepEqual(files, [
+      'covers_0000/covers_0000_00.index',
       'covers_0000/covers_0000_00.tar',
-      'covers_0000/covers_0000_00.tar.index',
+      'covers_0005/covers_0005_32.index',
       'covers_0005/covers_0005_32.tar',
-      'covers_0005/covers_0005_32.tar.index',
+      'l_covers_0000/l_covers_0000_00.index',
       'l_covers_0000/l_covers_0000_00.tar',
-      'l_covers_0000/l_covers_0000_00.tar.index',
+      'l_covers_0005/l_covers_0005_32.index',
       'l_covers_0005/l_covers_0005_32.tar',
-      'l_covers_0005/l_covers_0005_32.tar.index',
+      'm_covers_0000/m_covers_0000_00.index',
       'm_covers_0000/m_covers_0000_00.tar',
-      'm_covers_0000/m_covers_0000_00.tar.index',
+      'm_covers_0005/m_covers_0005_32.index',
       'm_covers_0005/m_covers_0005_32.tar',
-      'm_covers_0005/m_covers_0005_32.tar.index',
+      's_covers_0000/s_covers_0000_00.index',
       's_covers_0000/s_covers_0000_00.tar',
-      's_covers_0000/s_covers_0000_00.tar.index',
+      's_covers_0005/s_covers_0005_32.index',
       's_covers_0005/s_covers_0005_32.tar',
-      's_covers_0005/s_covers_0005_32.tar.index',
     ]);
     const tar = path.join(archives, 's_covers_0000/s_covers_0000_00.tar');
-    const index = parseIndex(await fs.readFile(`${tar}.index`, 'utf8'));
+    const index = parseIndex(await fs.readFile(tar.replace('.tar', '.index'), 'utf8'));
     assert.deepEqual(index.map((entry) => entry.name), [ids.first!, ids.second!, ids.loose!, ids.author!].map((id) => `${String(id).padStart(10, '0')}-S.jpg`));
     const bytes = await fs.readFile(tar);
     const first = index[0]!;
@@ -253,6 +253,23 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     }
   });
 
+  test('import accepts the .index under either name (Open Library\'s covers_NNNN_NN.index, or covers_NNNN_NN.tar.index)', async () => {
+    const folder = path.join(work, 'both-index-names');
+    const ids = [30001, 40001];
+    for (const id of ids) {
+      const writer = await TarWriter.create(path.join(folder, `covers_0000_0${String(id)[0]}.tar`));
+      await writer.add(`${id}.jpg`, await makeImage(40, 60, { color: `#${String(id).slice(0, 3)}0aa` }), 1_700_000_000);
+      await writer.finish();
+    }
+    // The second archive's index under the older, non-Open Library name.
+    await fs.rename(path.join(folder, 'covers_0000_04.index'), path.join(folder, 'covers_0000_04.tar.index'));
+    assert.deepEqual((await fs.readdir(folder)).sort(), ['covers_0000_03.index', 'covers_0000_03.tar', 'covers_0000_04.tar', 'covers_0000_04.tar.index']);
+    const run = await jacket(dataDir, 'import', 'openlibrary', folder);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /read 2 archives: 2 covers imported/);
+    assert.doesNotMatch(run.stdout, /skipped/);
+  });
+
   test('an input that does not exist is a usage error (exit code 2)', async () => {
     const run = await jacket(dataDir, 'import', 'openlibrary', path.join(work, 'no-such-folder'));
     assert.equal(run.code, 2);
@@ -266,9 +283,9 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     for (const id of [10001, 10002, 10003]) await writer.add(`${id}.jpg`, await makeImage(50, 80, { color: `#${String(id).slice(-3)}000` }), 1_700_000_000);
     await writer.finish();
     const bytes = await fs.readFile(whole);
-    const third = parseIndex(await fs.readFile(`${whole}.index`, 'utf8'))[2]!;
+    const third = parseIndex(await fs.readFile(whole.replace('.tar', '.index'), 'utf8'))[2]!;
     await fs.writeFile(whole, bytes.subarray(0, third.offset + 100));
-    await fs.rm(`${whole}.index`);
+    await fs.rm(whole.replace('.tar', '.index'));
     const run = await jacket(dataDir, 'import', 'openlibrary', whole);
     assert.equal(run.code, 1, run.stdout + run.stderr);
     assert.match(run.stdout, /2 covers imported/);
@@ -343,9 +360,9 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     assert.match(run.stdout, /exported 2 covers into 2 archives/);
     assert.match(run.stdout, /rendition_failed: 1/);
     assert.match(run.stdout, /missing_blob: 1/);
-    const originals = parseIndex(await fs.readFile(path.join(out, 'covers_0000/covers_0000_00.tar.index'), 'utf8'));
+    const originals = parseIndex(await fs.readFile(path.join(out, 'covers_0000/covers_0000_00.index'), 'utf8'));
     assert.deepEqual(originals.map((entry) => entry.name), ['0000000001.jpg', '0000000002.jpg']);
-    const sizes = parseIndex(await fs.readFile(path.join(out, 's_covers_0000/s_covers_0000_00.tar.index'), 'utf8'));
+    const sizes = parseIndex(await fs.readFile(path.join(out, 's_covers_0000/s_covers_0000_00.index'), 'utf8'));
     assert.deepEqual(sizes.map((entry) => entry.name), ['0000000001-S.jpg']);
   });
 

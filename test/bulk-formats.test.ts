@@ -37,6 +37,7 @@ describe('Open Library bulk layout', () => {
     assert.equal(seriesOfArchive('s_covers_0005_32.tar'), 'S');
     assert.equal(seriesOfArchive('covers_0005_32.tar'), '');
     assert.equal(seriesOfArchive('covers_0005_32.tar.index'), undefined);
+    assert.equal(seriesOfArchive('covers_0005_32.index'), undefined);
   });
 });
 
@@ -60,12 +61,12 @@ describe('USTAR writer and reader', () => {
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
   test('finish renames the .part files into place', async () => {
-    assert.deepEqual((await fs.readdir(path.dirname(file))).sort(), ['covers_0000_00.tar', 'covers_0000_00.tar.index']);
+    assert.deepEqual((await fs.readdir(path.dirname(file))).sort(), ['covers_0000_00.index', 'covers_0000_00.tar']);
   });
 
   test('the .index gives each entry’s data offset and size', async () => {
     const archive = await fs.readFile(file);
-    const index = parseIndex(await fs.readFile(`${file}.index`, 'utf8'));
+    const index = parseIndex(await fs.readFile(file.replace('.tar', '.index'), 'utf8'));
     assert.deepEqual(index.map((line) => line.name), entries.map((entry) => entry.name));
     for (const [i, line] of index.entries()) {
       assert.equal(line.size, entries[i]!.data.length);

@@ -11,7 +11,7 @@ import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { parseEditionLine, readLines } from './editions.ts';
 import { formatRow, idNamesFor, olKey, parseIdMapLine, type IdMapRow } from './idmap.ts';
-import { noProgress, Problems, type ProgressFactory } from './report.ts';
+import { noProgress, Problems, UsageError, type ProgressFactory } from './report.ts';
 
 const LINES_PER_TRANSACTION = 1000;
 const PAGE = 500;
@@ -178,6 +178,83 @@ export async function importEditions(services: Services, file: string, progress:
   });
 }
 
+interface Output {
+  out: NodeJS.WritableStream;
+  /** Rejects (with a UsageError naming the target) when writing fails. */
+  failed: Promise<never>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+function reasonOf(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return 'its folder does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'the file system is read-only';
+  if (code === 'ENOSPC') return 'no space left on the device';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'ENOTDIR') return 'part of its path is not a folder';
+  return (error as Error).message;
+}
+
+/**
+ * Where an export writes: `-` is standard output, written as is; a regular file (new or existing) is written to
+ * `FILE.part` and renamed into place when complete. Anything else that exists (a folder, a device such as
+ * /dev/stdout, a pipe) is refused rather than renamed over.
+ */
+async function openOutput(file: string): Promise<Output> {
+  if (file === '-') {
+    const out = process.stdout;
+    const failed = new Promise<never>((_, reject) => out.on('error', (error) => reject(new UsageError(`cannot write to standard output: ${reasonOf(error)}`))));
+    failed.catch(() => {});
+    return {
+      out,
+      failed,
+      async finish() {
+        if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), failed]);
+      },
+      async abort() {},
+    };
+  }
+  let existing: Awaited<ReturnType<typeof fs.stat>> | undefined;
+  try {
+    existing = await fs.stat(file);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') throw new UsageError(`cannot write ${file}: ${reasonOf(error)}`);
+  }
+  if (existing && !existing.isFile()) {
+    throw new UsageError(`${file} exists and is not a regular file; name a new or regular file, or - for standard output`);
+  }
+  const part = `${file}.part`;
+  const out = createWriteStream(part);
+  try {
+    await once(out, 'ready');
+  } catch (error) {
+    throw new UsageError(`cannot write ${file}: ${reasonOf(error)}`);
+  }
+  const failed = new Promise<never>((_, reject) => out.on('error', (error) => reject(new UsageError(`cannot write ${file}: ${reasonOf(error)}`))));
+  failed.catch(() => {});
+  return {
+    out,
+    failed,
+    async finish() {
+      out.end();
+      await Promise.race([once(out, 'finish'), failed]);
+      const handle = await fs.open(part, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(part, file);
+    },
+    async abort() {
+      out.destroy();
+      await fs.rm(part, { force: true });
+    },
+  };
+}
+
 export interface IdMapExportSummary {
   rows: number;
 }
@@ -189,9 +266,8 @@ export interface IdMapExportSummary {
  */
 export async function exportIdMap(services: Services, file: string, progress: ProgressFactory = noProgress): Promise<IdMapExportSummary> {
   const { db } = services;
-  const out = createWriteStream(`${file}.part`);
-  const failed = new Promise<never>((_, reject) => out.on('error', reject));
-  failed.catch(() => {});
+  const output = await openOutput(file);
+  const { out, failed } = output;
   const write = async (text: string) => {
     if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
   };
@@ -301,15 +377,9 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
       }
       afterLink = Number(links[links.length - 1]!.cover_id);
     }
-    out.end();
-    await Promise.race([once(out, 'finish'), failed]);
-    const handle = await fs.open(`${file}.part`, 'r+');
-    await handle.sync();
-    await handle.close();
-    await fs.rename(`${file}.part`, file);
+    await output.finish();
   } catch (error) {
-    out.destroy();
-    await fs.rm(`${file}.part`, { force: true });
+    await output.abort();
     throw error;
   } finally {
     bar.stop();

@@ -100,6 +100,11 @@ export async function importOpenLibrary(services: Services, target: string, prog
         return undefined;
       }
     });
+    // Live uploads take ids from the sequence: move it past this batch before checking which ids are free, so uploads
+    // from now on land above the batch. One that took an id just before is found at insert time (an id_conflict).
+    // Only entries that are images count: a corrupt entry with a huge id must not push every later upload's id up.
+    const valid = entries.filter((_, index) => inspected[index] !== undefined);
+    if (valid.length > 0) await catalogue.reserveIdsThrough(Math.max(...valid.map((entry) => entry.id)));
     // Ids of the batch still being committed count as stored (snapshot first: its commit may finish meanwhile).
     const committingIds = new Map(inFlight);
     const existing = await catalogue.coverSummaries(entries.map((entry) => entry.id));
@@ -139,8 +144,17 @@ export async function importOpenLibrary(services: Services, target: string, prog
     // The rows are committed while the next batch is read and its blobs written.
     await committing;
     for (const { input } of toAdd) inFlight.set(input.id!, input.sha256);
-    committing = catalogue.addCovers(toAdd.map(({ input }) => input)).then(() => {
-      summary.imported += toAdd.length;
+    committing = catalogue.addCovers(toAdd.map(({ input }) => input)).then(async ({ conflicts }) => {
+      summary.imported += toAdd.length - conflicts.length;
+      if (conflicts.length > 0) {
+        const taken = new Set(conflicts);
+        const now = await catalogue.coverSummaries(conflicts);
+        for (const { entry, input } of toAdd) {
+          if (!taken.has(input.id!)) continue;
+          if (now.get(input.id!)?.sha256 === input.sha256) summary.unchanged++;
+          else problems.add('id_conflict', `${entry.where}: cover ${input.id} was taken by another writer (an upload while importing) with different bytes; that cover was kept`);
+        }
+      }
       for (const { input } of toAdd) inFlight.delete(input.id!);
     });
   };

@@ -3,6 +3,9 @@ import cliProgress from 'cli-progress';
 
 const EXAMPLES_PER_KIND = 5;
 
+/** The input or output a user named cannot be used: told in one sentence, exit code 2, nothing imported or written. */
+export class UsageError extends Error {}
+
 /** Skipped items by kind, with a count and the first few examples of each. */
 export class Problems {
   private readonly kinds = new Map<string, { count: number; examples: string[] }>();

@@ -43,11 +43,22 @@ export function ustarHeader(name: string, size: number, mtimeSeconds: number): B
 }
 
 /**
+ * The `.index` beside an archive, named as Open Library's own archiver names it (`path.replace('.tar', '.index')`):
+ * `covers_0000/covers_0000_00.tar` → `covers_0000/covers_0000_00.index`.
+ */
+export function indexPathFor(tarFile: string): string {
+  const dir = path.dirname(tarFile);
+  const base = path.basename(tarFile);
+  return path.join(dir, base.includes('.tar') ? base.replace('.tar', '.index') : `${base}.index`);
+}
+
+/**
  * Writes one archive and its `.index` (`name<TAB>data offset<TAB>size`) to `*.part` files, renamed into place by
  * `finish()`: a reader never sees half an archive, and an interrupted export leaves only `.part` files.
  */
 export class TarWriter {
   readonly file: string;
+  readonly indexFile: string;
   private readonly tarHandle: fs.FileHandle;
   private readonly indexHandle: fs.FileHandle;
   private position = 0;
@@ -58,6 +69,7 @@ export class TarWriter {
 
   private constructor(file: string, tarHandle: fs.FileHandle, indexHandle: fs.FileHandle) {
     this.file = file;
+    this.indexFile = indexPathFor(file);
     this.tarHandle = tarHandle;
     this.indexHandle = indexHandle;
   }
@@ -66,7 +78,7 @@ export class TarWriter {
     await fs.mkdir(path.dirname(file), { recursive: true });
     const flags = constants.O_CREAT | constants.O_WRONLY | constants.O_TRUNC;
     const tarHandle = await fs.open(`${file}.part`, flags, 0o644);
-    const indexHandle = await fs.open(`${file}.index.part`, flags, 0o644);
+    const indexHandle = await fs.open(`${indexPathFor(file)}.part`, flags, 0o644);
     return new TarWriter(file, tarHandle, indexHandle);
   }
 
@@ -102,7 +114,7 @@ export class TarWriter {
     await this.indexHandle.sync();
     await this.tarHandle.close();
     await this.indexHandle.close();
-    await fs.rename(`${this.file}.index.part`, `${this.file}.index`);
+    await fs.rename(`${this.indexFile}.part`, this.indexFile);
     await fs.rename(`${this.file}.part`, this.file);
   }
 
@@ -110,7 +122,7 @@ export class TarWriter {
     await this.tarHandle.close().catch(() => {});
     await this.indexHandle.close().catch(() => {});
     await fs.rm(`${this.file}.part`, { force: true });
-    await fs.rm(`${this.file}.index.part`, { force: true });
+    await fs.rm(`${this.indexFile}.part`, { force: true });
   }
 }
 

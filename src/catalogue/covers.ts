@@ -160,16 +160,29 @@ export class CoverCatalogue {
   }
 
   /**
-   * Add many covers in one transaction (bulk imports): ids kept when given (the sequence moves past them), entities
-   * created, identifiers attached, and links remembered from an earlier editions/idmap import applied.
+   * Move the id sequence past `highestId` in a short transaction of its own, so that uploads from then on get ids
+   * above it (a bulk import calls this before it checks and inserts a batch of covers that keep their ids).
    */
-  async addCovers(inputs: NewCover[]): Promise<void> {
-    if (inputs.length === 0) return;
-    await this.db.transaction().execute((trx) => this.insertCovers(trx, inputs));
-    this.changed();
+  async reserveIdsThrough(highestId: number): Promise<void> {
+    await this.db.transaction().execute((trx) => this.nextId(trx, highestId));
   }
 
-  async insertCovers(trx: Executor, inputs: NewCover[], now = Date.now()): Promise<void> {
+  /**
+   * Add many covers in one transaction (bulk imports): ids kept when given (the sequence moves past them first, in
+   * its own transaction), entities created, identifiers attached, and links remembered from an earlier editions/idmap
+   * import applied. A kept id that another writer (a live upload) took meanwhile is not inserted: it is returned in
+   * `conflicts`, and nothing else of that cover is written.
+   */
+  async addCovers(inputs: NewCover[]): Promise<{ conflicts: number[] }> {
+    if (inputs.length === 0) return { conflicts: [] };
+    const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
+    if (requested.length > 0) await this.reserveIdsThrough(Math.max(...requested));
+    const result = await this.db.transaction().execute((trx) => this.insertCovers(trx, inputs));
+    this.changed();
+    return result;
+  }
+
+  async insertCovers(trx: Executor, inputs: NewCover[], now = Date.now()): Promise<{ conflicts: number[] }> {
     const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
     if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
     const pending = new Map<number, { olid: string; kind: OlidKind }>();
@@ -209,11 +222,24 @@ export class CoverCatalogue {
       });
     }
     for (const [olid, kind] of entities) await this.ensureEntity(trx, olid, kind, now);
-    for (let i = 0; i < rows.length; i += 200) await trx.insertInto('covers').values(rows.slice(i, i + 200)).execute();
+    // A conflicting id is skipped rather than failing the batch: the row already there (an upload) is kept.
+    const inserted = new Set<number>();
+    for (let i = 0; i < rows.length; i += 200) {
+      const done = await trx
+        .insertInto('covers')
+        .values(rows.slice(i, i + 200))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returning('id')
+        .execute();
+      for (const row of done) inserted.add(Number(row.id));
+    }
     for (const [index, input] of inputs.entries()) {
+      if (!inserted.has(rows[index]!.id)) continue;
       await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: rows[index]!.olid ?? undefined, coverId: rows[index]!.id }, now);
     }
-    if (pending.size > 0) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', [...pending.keys()]).execute();
+    const applied = [...pending.keys()].filter((id) => inserted.has(id));
+    if (applied.length > 0) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', applied).execute();
+    return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
   }
 
   /** The stored hash and entity of each of these covers that exists (deleted ones included). */

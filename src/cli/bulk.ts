@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { createServices, type Services } from '../app.ts';
 import { importEditions, importIdMap, exportIdMap, type IdentifierImportSummary } from '../bulk/identifier-dumps.ts';
 import { exportOpenLibrary, importOpenLibrary } from '../bulk/openlibrary.ts';
-import { Problems, Progress, type ProgressFactory } from '../bulk/report.ts';
+import { Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
 import { loadConfig } from '../config.ts';
 import { OPEN_LIBRARY_SIZES, type OpenLibrarySize } from '../images/sizes.ts';
 
@@ -17,14 +17,18 @@ export function commandGroup(program: Command, name: string, description: string
   return program.commands.find((command) => command.name() === name) ?? program.command(name).description(description);
 }
 
-class UsageError extends Error {}
-
-/** Run a bulk operation with the server's settings; exit 1 when anything was skipped, 2 on unusable input. */
-async function withServices(run: (services: Services) => Promise<{ lines: string[]; problems: Problems }>): Promise<void> {
+/**
+ * Run a bulk operation with the server's settings; exit 1 when anything was skipped, 2 on unusable input or output.
+ * The closing report goes to standard output, or to standard error when the data itself is written there.
+ */
+export async function withServices(
+  run: (services: Services) => Promise<{ lines: string[]; problems: Problems }>,
+  options: { reportTo?: NodeJS.WriteStream } = {},
+): Promise<void> {
   const services = await createServices(loadConfig());
   try {
     const { lines, problems } = await run(services);
-    process.stdout.write([...lines, ...problems.lines()].map((line) => `${line}\n`).join(''));
+    (options.reportTo ?? process.stdout).write([...lines, ...problems.lines()].map((line) => `${line}\n`).join(''));
     process.exitCode = problems.total > 0 ? 1 : 0;
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -72,12 +76,15 @@ export function registerBulk(program: Command): void {
   exporting
     .command('idmap')
     .description('identifier mapping TSV: ID-Name, ID-Value, OL-KEY, CoverID')
-    .requiredOption('--out <file>', 'file to write')
+    .requiredOption('--out <file>', 'file to write (a new or regular file), or - for standard output')
     .action(async (options: { out: string }) =>
-      withServices(async (services) => {
-        const summary = await exportIdMap(services, options.out, progress);
-        return { lines: [`wrote ${summary.rows} rows to ${options.out}`], problems: new Problems() };
-      }),
+      withServices(
+        async (services) => {
+          const summary = await exportIdMap(services, options.out, progress);
+          return { lines: [`wrote ${summary.rows} rows to ${options.out === '-' ? 'standard output' : options.out}`], problems: new Problems() };
+        },
+        { reportTo: options.out === '-' ? process.stderr : process.stdout },
+      ),
     );
 
   importing

@@ -1,13 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { commandGroup } from './bulk.ts';
-import { createServices, type Services } from '../app.ts';
+import { commandGroup, withServices } from './bulk.ts';
+import type { Services } from '../app.ts';
+import { noProgress, Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames } from '../catalogue/releases.ts';
-import { loadConfig } from '../config.ts';
 import { releaseListing, sortedJson } from '../http/coverartarchive.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
+import { JacketError } from '../errors.ts';
 
 /** Release facts that index.json has no place for; written beside it so installations can move data losslessly. */
 export const RELEASE_FACTS_FILE = 'jacket-release.json';
@@ -17,8 +18,11 @@ export interface CaaTransferSummary {
   images: number;
   /** Images already present (import) or files already written (export): nothing to do. */
   unchanged: number;
-  problems: string[];
+  /** What was skipped, by kind, with examples. */
+  problems: Problems;
 }
+
+const PAGE = 500;
 
 async function writeAtomically(file: string, bytes: Buffer | string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -40,40 +44,88 @@ async function sizeOf(file: string): Promise<number | undefined> {
   }
 }
 
-function report(line: string): void {
-  process.stderr.write(`${line}\n`);
+/** Releases that have images, in MBID order, a page at a time (the export never holds every MBID at once). */
+async function* releasesWithImages(services: Services): AsyncGenerator<string> {
+  let after = '';
+  for (;;) {
+    const rows = await services.db
+      .selectFrom('caa_images')
+      .select('release')
+      .distinct()
+      .where('status', '<>', 'rejected')
+      .where('release', '>', after)
+      .orderBy('release')
+      .limit(PAGE)
+      .execute();
+    if (rows.length === 0) return;
+    for (const row of rows) yield row.release;
+    after = rows[rows.length - 1]!.release;
+  }
+}
+
+/** The entries of a folder, read as a stream (fs.opendir): a listing of millions of releases is never held whole. */
+async function* folderEntries(dir: string): AsyncGenerator<import('node:fs').Dirent> {
+  const handle = await fs.opendir(dir, { bufferSize: 256 });
+  for await (const entry of handle) yield entry;
+}
+
+/** An input folder that must exist: a usage error (exit code 2) otherwise. */
+async function requireFolder(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await fs.stat(dir);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') throw new UsageError(`${dir} does not exist`);
+    throw new UsageError(`cannot read ${dir}: ${(error as Error).message}`);
+  }
+  if (!info.isDirectory()) throw new UsageError(`${dir} is not a folder (give the folder that holds the mbid-{MBID} folders)`);
 }
 
 /** One `mbid-{mbid}/` folder per release with images: index.json, the originals, and the release's group and date. */
-export async function exportCoverArtArchive(services: Services, outDir: string, log: (line: string) => void = report): Promise<CaaTransferSummary> {
-  const summary: CaaTransferSummary = { releases: 0, images: 0, unchanged: 0, problems: [] };
+export async function exportCoverArtArchive(services: Services, outDir: string, progress: ProgressFactory = noProgress): Promise<CaaTransferSummary> {
+  const summary: CaaTransferSummary = { releases: 0, images: 0, unchanged: 0, problems: new Problems() };
   const base = services.config.publicUrl ?? `http://${services.config.host}:${services.config.port}`;
-  await fs.mkdir(outDir, { recursive: true });
-  for (const mbid of await services.releases.releasesWithImages()) {
-    const folder = path.join(outDir, `mbid-${mbid}`);
-    await fs.mkdir(folder, { recursive: true });
-    const images = await services.releases.imagesOf(mbid);
-    for (const image of images) {
-      const file = path.join(folder, `mbid-${mbid}-${image.id}.${extensionForMime(image.mime)}`);
-      if ((await sizeOf(file)) === image.byteSize) {
-        summary.unchanged++;
-        continue;
+  try {
+    await fs.mkdir(outDir, { recursive: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new UsageError(code === 'EEXIST' || code === 'ENOTDIR' ? `${outDir} exists and is not a folder` : `cannot write ${outDir}: ${(error as Error).message}`);
+  }
+  const countRow = await services.db
+    .selectFrom('caa_images')
+    .select((eb) => eb.fn.count<number>('release').distinct().as('count'))
+    .where('status', '<>', 'rejected')
+    .executeTakeFirstOrThrow();
+  const bar = progress({ label: 'export coverartarchive', unit: 'releases', total: Number(countRow.count) });
+  try {
+    for await (const mbid of releasesWithImages(services)) {
+      const folder = path.join(outDir, `mbid-${mbid}`);
+      await fs.mkdir(folder, { recursive: true });
+      const images = await services.releases.imagesOf(mbid);
+      for (const image of images) {
+        const file = path.join(folder, `mbid-${mbid}-${image.id}.${extensionForMime(image.mime)}`);
+        if ((await sizeOf(file)) === image.byteSize) {
+          summary.unchanged++;
+          continue;
+        }
+        const bytes = await services.renditions.original(image);
+        if (!bytes) {
+          summary.problems.add('missing_blob', `image ${image.id} of release ${mbid}: its original is missing from the blob store`);
+          continue;
+        }
+        await writeAtomically(file, bytes);
+        summary.images++;
       }
-      const bytes = await services.renditions.original(image);
-      if (!bytes) {
-        summary.problems.push(`image ${image.id} of release ${mbid}: its original is missing from the blob store`);
-        continue;
+      await writeAtomically(path.join(folder, 'index.json'), sortedJson(releaseListing(services, base, mbid, images)));
+      const release = await services.releases.getRelease(mbid);
+      if (release && (release.releaseGroup || release.date)) {
+        await writeAtomically(path.join(folder, RELEASE_FACTS_FILE), sortedJson({ date: formatReleaseDate(release.date), releaseGroup: release.releaseGroup }));
       }
-      await writeAtomically(file, bytes);
-      summary.images++;
+      summary.releases++;
+      bar.update(summary.releases, summary.releases);
     }
-    await writeAtomically(path.join(folder, 'index.json'), sortedJson(releaseListing(services, base, mbid, images)));
-    const release = await services.releases.getRelease(mbid);
-    if (release && (release.releaseGroup || release.date)) {
-      await writeAtomically(path.join(folder, RELEASE_FACTS_FILE), sortedJson({ date: formatReleaseDate(release.date), releaseGroup: release.releaseGroup }));
-    }
-    summary.releases++;
-    if (summary.releases % 100 === 0) log(`exported ${summary.releases} releases, ${summary.images} images`);
+  } finally {
+    bar.stop();
   }
   return summary;
 }
@@ -91,89 +143,99 @@ interface ListedImage {
  * ordering are kept. Images already present are left alone, so a second run (or a re-run after an interruption)
  * changes nothing.
  */
-export async function importCoverArtArchive(services: Services, inDir: string, log: (line: string) => void = report): Promise<CaaTransferSummary> {
-  const summary: CaaTransferSummary = { releases: 0, images: 0, unchanged: 0, problems: [] };
-  const entries = (await fs.readdir(inDir, { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
-  for (const name of entries) {
-    const mbid = /^mbid-(.+)$/.exec(name) ? parseMbid(name.slice(5)) : undefined;
-    if (!mbid) {
-      summary.problems.push(`${name}: not an mbid-{MBID} folder`);
-      continue;
+export async function importCoverArtArchive(services: Services, inDir: string, progress: ProgressFactory = noProgress): Promise<CaaTransferSummary> {
+  const summary: CaaTransferSummary = { releases: 0, images: 0, unchanged: 0, problems: new Problems() };
+  await requireFolder(inDir);
+  // A first streaming pass only counts the folders, so that progress can show a percentage and an ETA.
+  let total = 0;
+  for await (const entry of folderEntries(inDir)) if (entry.isDirectory()) total++;
+  const bar = progress({ label: 'import coverartarchive', unit: 'releases', total });
+  let seen = 0;
+  try {
+    for await (const entry of folderEntries(inDir)) {
+      if (!entry.isDirectory()) continue;
+      seen++;
+      await importRelease(services, inDir, entry.name, summary);
+      bar.update(seen, summary.releases);
     }
-    const folder = path.join(inDir, name);
-    let listing: { images?: ListedImage[] };
-    try {
-      listing = JSON.parse(await fs.readFile(path.join(folder, 'index.json'), 'utf8'));
-    } catch (error) {
-      summary.problems.push(`${name}/index.json: ${(error as Error).message}`);
-      continue;
-    }
-    const files = await fs.readdir(folder);
-    try {
-      const facts = JSON.parse(await fs.readFile(path.join(folder, RELEASE_FACTS_FILE), 'utf8')) as { releaseGroup?: string | null; date?: string | null };
-      const releaseGroup = typeof facts.releaseGroup === 'string' ? parseMbid(facts.releaseGroup) : undefined;
-      const date = typeof facts.date === 'string' ? parseReleaseDate(facts.date) : undefined;
-      const current = await services.releases.getRelease(mbid);
-      const same = current && current.releaseGroup === (releaseGroup ?? null) && formatReleaseDate(current.date) === formatReleaseDate(date);
-      if ((releaseGroup || date) && !same) await services.releases.putRelease(mbid, { releaseGroup, date });
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ENOENT') summary.problems.push(`${name}/${RELEASE_FACTS_FILE}: ${(error as Error).message}`);
-    }
-    for (const listed of Array.isArray(listing.images) ? listing.images : []) {
-      const id = Number(listed.id);
-      if (!Number.isSafeInteger(id) || id <= 0) {
-        summary.problems.push(`${name}: image id ${JSON.stringify(listed.id)} is not a positive whole number`);
-        continue;
-      }
-      const existing = await services.releases.getImage(id);
-      if (existing) {
-        if (existing.release === mbid || (await services.releases.resolveMbid(mbid, 'release')) === existing.release) summary.unchanged++;
-        else summary.problems.push(`${name}: image ${id} already belongs to release ${existing.release}`);
-        continue;
-      }
-      const file = files.find((candidate) => candidate.startsWith(`mbid-${mbid}-${id}.`) || candidate.startsWith(`mbid-${name.slice(5)}-${id}.`));
-      if (!file) {
-        summary.problems.push(`${name}: no file for image ${id}`);
-        continue;
-      }
-      try {
-        const types = parseTypeNames(Array.isArray(listed.types) ? listed.types.map(String) : []);
-        const original = await services.ingest.storeOriginal(await fs.readFile(path.join(folder, file)));
-        await services.releases.addImage(mbid, {
-          id,
-          edit: Number.isSafeInteger(listed.edit) && (listed.edit as number) > 0 ? (listed.edit as number) : undefined,
-          blobKey: original.blobKey,
-          sha256: original.sha256,
-          mime: original.mime,
-          width: original.width,
-          height: original.height,
-          byteSize: original.byteSize,
-          types,
-          comment: typeof listed.comment === 'string' ? listed.comment : '',
-          approved: listed.approved !== false,
-        });
-        summary.images++;
-      } catch (error) {
-        summary.problems.push(`${name}/${file}: ${(error as Error).message}`);
-      }
-    }
-    summary.releases++;
-    if (summary.releases % 100 === 0) log(`imported ${summary.releases} releases, ${summary.images} images`);
+  } finally {
+    bar.stop();
   }
   return summary;
 }
 
-async function run(operation: (services: Services) => Promise<CaaTransferSummary>, verb: string): Promise<void> {
-  const services = await createServices(loadConfig());
-  try {
-    const summary = await operation(services);
-    process.stdout.write(`${verb} ${summary.releases} releases: ${summary.images} images, ${summary.unchanged} already there, ${summary.problems.length} skipped\n`);
-    for (const problem of summary.problems.slice(0, 20)) process.stdout.write(`  skipped: ${problem}\n`);
-    if (summary.problems.length > 20) process.stdout.write(`  … and ${summary.problems.length - 20} more\n`);
-    process.exitCode = summary.problems.length > 0 ? 1 : 0;
-  } finally {
-    await services.close();
+/** One `mbid-{mbid}/` folder: its release facts, then each listed image not already present. */
+async function importRelease(services: Services, inDir: string, name: string, summary: CaaTransferSummary): Promise<void> {
+  const { problems } = summary;
+  const mbid = /^mbid-(.+)$/.exec(name) ? parseMbid(name.slice(5)) : undefined;
+  if (!mbid) {
+    problems.add('not_a_release_folder', `${name}: not an mbid-{MBID} folder`);
+    return;
   }
+  const folder = path.join(inDir, name);
+  let listing: { images?: ListedImage[] };
+  try {
+    listing = JSON.parse(await fs.readFile(path.join(folder, 'index.json'), 'utf8'));
+  } catch (error) {
+    problems.add('bad_index_json', `${name}/index.json: ${(error as Error).message}`);
+    return;
+  }
+  const files = await fs.readdir(folder);
+  try {
+    const facts = JSON.parse(await fs.readFile(path.join(folder, RELEASE_FACTS_FILE), 'utf8')) as { releaseGroup?: string | null; date?: string | null };
+    const releaseGroup = typeof facts.releaseGroup === 'string' ? parseMbid(facts.releaseGroup) : undefined;
+    const date = typeof facts.date === 'string' ? parseReleaseDate(facts.date) : undefined;
+    const current = await services.releases.getRelease(mbid);
+    const same = current && current.releaseGroup === (releaseGroup ?? null) && formatReleaseDate(current.date) === formatReleaseDate(date);
+    if ((releaseGroup || date) && !same) await services.releases.putRelease(mbid, { releaseGroup, date });
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ENOENT') problems.add('bad_release_facts', `${name}/${RELEASE_FACTS_FILE}: ${(error as Error).message}`);
+  }
+  for (const listed of Array.isArray(listing.images) ? listing.images : []) {
+    const id = Number(listed.id);
+    if (!Number.isSafeInteger(id) || id <= 0) {
+      problems.add('bad_image_id', `${name}: image id ${JSON.stringify(listed.id)} is not a positive whole number`);
+      continue;
+    }
+    const existing = await services.releases.getImage(id);
+    if (existing) {
+      if (existing.release === mbid || (await services.releases.resolveMbid(mbid, 'release')) === existing.release) summary.unchanged++;
+      else problems.add('id_conflict', `${name}: image ${id} already belongs to release ${existing.release}`);
+      continue;
+    }
+    const file = files.find((candidate) => candidate.startsWith(`mbid-${mbid}-${id}.`) || candidate.startsWith(`mbid-${name.slice(5)}-${id}.`));
+    if (!file) {
+      problems.add('missing_file', `${name}: no file for image ${id}`);
+      continue;
+    }
+    try {
+      const types = parseTypeNames(Array.isArray(listed.types) ? listed.types.map(String) : []);
+      const original = await services.ingest.storeOriginal(await fs.readFile(path.join(folder, file)));
+      await services.releases.addImage(mbid, {
+        id,
+        edit: Number.isSafeInteger(listed.edit) && (listed.edit as number) > 0 ? (listed.edit as number) : undefined,
+        blobKey: original.blobKey,
+        sha256: original.sha256,
+        mime: original.mime,
+        width: original.width,
+        height: original.height,
+        byteSize: original.byteSize,
+        types,
+        comment: typeof listed.comment === 'string' ? listed.comment : '',
+        approved: listed.approved !== false,
+      });
+      summary.images++;
+    } catch (error) {
+      problems.add(error instanceof JacketError ? error.code : 'unreadable_file', `${name}/${file}: ${(error as Error).message}`);
+    }
+  }
+  summary.releases++;
+}
+
+const progress: ProgressFactory = (options) => new Progress(options);
+
+function transferLines(verb: string, summary: CaaTransferSummary): string[] {
+  return [`${verb} ${summary.releases} releases: ${summary.images} images, ${summary.unchanged} already there, ${summary.problems.total} skipped`];
 }
 
 export function registerCoverArtArchive(program: Command): void {
@@ -181,9 +243,19 @@ export function registerCoverArtArchive(program: Command): void {
     .command('coverartarchive')
     .description('one mbid-{mbid}/ folder per release: index.json and mbid-{mbid}-{id}.{ext} originals')
     .requiredOption('--out <dir>', 'folder to write (created if missing)')
-    .action((options: { out: string }) => run((services) => exportCoverArtArchive(services, path.resolve(options.out)), 'exported'));
+    .action((options: { out: string }) =>
+      withServices(async (services) => {
+        const summary = await exportCoverArtArchive(services, path.resolve(options.out), progress);
+        return { lines: transferLines('exported', summary), problems: summary.problems };
+      }),
+    );
   commandGroup(program, 'import', 'read bulk formats into the catalogue')
     .command('coverartarchive <dir>')
     .description('read mbid-{mbid}/ folders (index.json + files), keeping ids, types, comments and ordering')
-    .action((dir: string) => run((services) => importCoverArtArchive(services, path.resolve(dir)), 'imported'));
+    .action((dir: string) =>
+      withServices(async (services) => {
+        const summary = await importCoverArtArchive(services, path.resolve(dir), progress);
+        return { lines: transferLines('imported', summary), problems: summary.problems };
+      }),
+    );
 }
