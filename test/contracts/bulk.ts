@@ -59,11 +59,15 @@ export function bulkCatalogueContract(name: string, open: () => Promise<Catalogu
       assert.equal((await catalogue.addCover(newCover())).id, 1004, 'single adds continue the sequence');
     });
 
-    test('addCovers with a taken id fails as a whole and stores nothing', async () => {
-      await catalogue.addCovers([newCover({ id: 2000 })]);
-      await assert.rejects(catalogue.addCovers([newCover({ id: 2001, olid: 'OL2001M', olidKind: 'edition' }), newCover({ id: 2000 })]));
-      assert.equal(await catalogue.getCover(2001), undefined);
-      assert.equal(await catalogue.coverForOlid('OL2001M'), undefined);
+    test('addCovers with a taken id stores the rest and reports the taken id, leaving its cover untouched', async () => {
+      const first = newCover({ id: 2000 });
+      await catalogue.addCovers([first]);
+      const taken = newCover({ id: 2000, olid: 'OL2000M', olidKind: 'edition' });
+      const result = await catalogue.addCovers([newCover({ id: 2001, olid: 'OL2001M', olidKind: 'edition' }), taken]);
+      assert.deepEqual(result.conflicts, [2000]);
+      assert.equal((await catalogue.getCover(2001))?.olid, 'OL2001M');
+      assert.equal((await catalogue.getCover(2000))?.sha256, first.sha256, 'the cover that held the id is unchanged');
+      assert.equal(await catalogue.coverForOlid('OL2000M'), undefined, 'nothing of the conflicting cover was written');
     });
 
     test('a large batch (more rows than one statement takes) is stored whole, and coverSummaries reads it back in chunks', async () => {
