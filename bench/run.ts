@@ -8,7 +8,7 @@
  *  3. bursts      400 concurrent requests for renditions not made yet, while wrk keeps asking for a hit.
  *  4. revalidation  a matching If-None-Match answers 304 (the no-work/no-read proof is test/revalidation.test.ts).
  *
- * Jacket runs as a child process (`node bin/jacket.js serve`) with LOG_LEVEL=warn (set BENCH_LOG_LEVEL=info to
+ * Jacket runs as a child process (`node bin/jacket.js serve`) with LOG_LEVEL=warn and JACKET_OL_RATE_LIMIT=off (one load generator is one client IP) (set BENCH_LOG_LEVEL=info to
  * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 5).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -266,7 +266,7 @@ try {
   const jacketPort = await freePort();
   const jacket = spawn(NODE, [path.join(ROOT, 'bin/jacket.js'), 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(jacketPort), HOST: '127.0.0.1', JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: 'bench-admin-token', LOG_LEVEL },
+    env: { ...process.env, PORT: String(jacketPort), HOST: '127.0.0.1', JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: 'bench-admin-token', LOG_LEVEL, JACKET_OL_RATE_LIMIT: 'off' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(jacket);
