@@ -214,12 +214,8 @@ async function importRelease(services: Services, inDir: string, name: string, su
       await services.releases.addImage(mbid, {
         id,
         edit: Number.isSafeInteger(listed.edit) && (listed.edit as number) > 0 ? (listed.edit as number) : undefined,
-        blobKey: original.blobKey,
-        sha256: original.sha256,
-        mime: original.mime,
-        width: original.width,
-        height: original.height,
-        byteSize: original.byteSize,
+        // The stored original's key, hash, type and upright size.
+        ...original,
         types,
         comment: typeof listed.comment === 'string' ? listed.comment : '',
         approved: listed.approved !== false,

@@ -150,12 +150,8 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       const position = positionOf(first(form, 'position'));
       const original = await ingest.storeOriginal(file.bytes);
       const image = await releases.addImage(mbid, {
-        blobKey: original.blobKey,
-        sha256: original.sha256,
-        mime: original.mime,
-        width: original.width,
-        height: original.height,
-        byteSize: original.byteSize,
+        // The stored original's key, hash, type and upright size.
+        ...original,
         types,
         comment: form.fields.get('comment')?.[0] ?? '',
         position,

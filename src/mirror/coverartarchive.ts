@@ -125,12 +125,8 @@ export class CoverArtArchiveMirror {
       }
       await releases.addImage(mbid, {
         id,
-        blobKey: original.blobKey,
-        sha256: original.sha256,
-        mime: original.mime,
-        width: original.width,
-        height: original.height,
-        byteSize: original.byteSize,
+        // The stored original's key, hash, type and upright size.
+        ...original,
         types,
         comment,
         approved: item.approved !== false,
