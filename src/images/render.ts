@@ -21,9 +21,10 @@ sharp.cache(false);
 
 /**
  * Make a rendition: EXIF orientation applied first, exact target dimensions (computed by the size registry from the
- * upright image), metadata stripped (sharp's default), transparency flattened onto white for JPEG.
+ * upright image), metadata stripped (sharp's default), transparency flattened onto white for JPEG. `original` is the
+ * image's bytes or the path of a file holding them.
  */
-export async function renderRendition(original: Buffer, target: Dimensions, format: RenditionFormat): Promise<Buffer> {
+export async function renderRendition(original: Buffer | string, target: Dimensions, format: RenditionFormat): Promise<Buffer> {
   let pipeline = sharp(original, { failOn: 'none', limitInputPixels: false })
     .autoOrient()
     .resize(target.width, target.height, { fit: 'fill' });

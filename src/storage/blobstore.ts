@@ -22,6 +22,11 @@ export interface BlobStore {
    * takes that blob for old garbage. Stores without it get the bytes `put` again.
    */
   touch?(key: string): Promise<boolean>;
+  /**
+   * Optional: the path of a local file that holds the blob's bytes (stores on a local disk). Image work reads the
+   * original straight from there instead of copying it through JavaScript memory first. No check that it exists.
+   */
+  localPath?(key: string): string;
   /** Every key that starts with `prefix`, in no particular order. */
   list(prefix: string): AsyncIterable<string>;
   /** Reachability check for readiness probes. */
