@@ -5,9 +5,8 @@
  * the file must end the way its format ends (catches archives cut in the middle of an image). Renditions are made
  * later, on demand, by the same pipeline as for uploads.
  */
-import { createHash } from 'node:crypto';
 import sharp, { type Metadata } from 'sharp';
-import { ACCEPTED_FORMATS, sniffFormat, type ImageFormat } from '../images/inspect.ts';
+import { describeOriginal, sniffFormat, type ImageFormat } from '../images/inspect.ts';
 import { jpegHeader } from './jpeg-header.ts';
 
 export interface QuickImage {
@@ -87,13 +86,5 @@ export async function quickInspect(bytes: Buffer, limits: { maxPixels: number; m
   if (width * height > limits.maxPixels) {
     throw new ImageProblem('too_many_pixels', `${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
   }
-  const swap = (metadata.orientation ?? 1) >= 5;
-  return {
-    format,
-    mime: ACCEPTED_FORMATS[format].mime,
-    width: swap ? height : width,
-    height: swap ? width : height,
-    byteSize: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
+  return describeOriginal(bytes, format, width, height, metadata.orientation);
 }

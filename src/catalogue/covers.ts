@@ -68,6 +68,27 @@ export function toCover(row: CoversTable): Cover {
   };
 }
 
+/** The row of a new cover: what the input says, with the id, category, entity and time decided by the caller. */
+function coverRow(input: NewCover, decided: { id: number; category: Category; olid: string | null; createdAt: number }): CoversTable {
+  return {
+    id: decided.id,
+    category: decided.category,
+    olid: decided.olid,
+    blob_key: input.blobKey,
+    sha256: input.sha256,
+    mime: input.mime,
+    width: input.width,
+    height: input.height,
+    byte_size: input.byteSize,
+    source_url: input.sourceUrl ?? null,
+    author: input.author ?? null,
+    created_at: decided.createdAt,
+    modified_at: decided.createdAt,
+    deleted: 0,
+    status: input.status ?? 'approved',
+  };
+}
+
 export type Executor = CatalogueDb | Transaction<Database>;
 
 const CATEGORY_FOR_KIND: Record<OlidKind, Category> = { edition: 'b', work: 'w', author: 'a' };
@@ -134,23 +155,7 @@ export class CoverCatalogue {
     const cover = await this.db.transaction().execute(async (trx) => {
       const id = await this.nextId(trx, input.id);
       if (input.olid && input.olidKind) await this.ensureEntity(trx, input.olid, input.olidKind, now);
-      const row: CoversTable = {
-        id,
-        category: input.category,
-        olid: input.olid ?? null,
-        blob_key: input.blobKey,
-        sha256: input.sha256,
-        mime: input.mime,
-        width: input.width,
-        height: input.height,
-        byte_size: input.byteSize,
-        source_url: input.sourceUrl ?? null,
-        author: input.author ?? null,
-        created_at: now,
-        modified_at: now,
-        deleted: 0,
-        status: input.status ?? 'approved',
-      };
+      const row = coverRow(input, { id, category: input.category, olid: input.olid ?? null, createdAt: now });
       await trx.insertInto('covers').values(row).execute();
       await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: input.olid, coverId: id }, now);
       return toCover(row);
@@ -202,24 +207,7 @@ export class CoverCatalogue {
       const olid = input.olid ?? link?.olid;
       const kind = input.olidKind ?? link?.kind;
       if (olid && kind) entities.set(olid, kind);
-      const createdAt = input.createdAt ?? now;
-      rows.push({
-        id,
-        category: link ? CATEGORY_FOR_KIND[link.kind] : input.category,
-        olid: olid ?? null,
-        blob_key: input.blobKey,
-        sha256: input.sha256,
-        mime: input.mime,
-        width: input.width,
-        height: input.height,
-        byte_size: input.byteSize,
-        source_url: input.sourceUrl ?? null,
-        author: input.author ?? null,
-        created_at: createdAt,
-        modified_at: createdAt,
-        deleted: 0,
-        status: input.status ?? 'approved',
-      });
+      rows.push(coverRow(input, { id, category: link ? CATEGORY_FOR_KIND[link.kind] : input.category, olid: olid ?? null, createdAt: input.createdAt ?? now }));
     }
     for (const [olid, kind] of entities) await this.ensureEntity(trx, olid, kind, now);
     // A conflicting id is skipped rather than failing the batch: the row already there (an upload) is kept.

@@ -82,7 +82,12 @@ export async function inspectImage(bytes: Buffer, limits: InspectLimits): Promis
   } catch {
     throw invalid('corrupt_image', `The ${format.toUpperCase()} data is truncated or corrupt and cannot be decoded.`);
   }
-  const swap = (metadata.orientation ?? 1) >= 5;
+  return describeOriginal(bytes, format, width, height, metadata.orientation);
+}
+
+/** What the catalogue records of an accepted original: true type, upright size (EXIF orientation 5–8 swaps), hash. */
+export function describeOriginal(bytes: Buffer, format: ImageFormat, width: number, height: number, orientation: number | undefined): InspectedImage {
+  const swap = (orientation ?? 1) >= 5;
   return {
     format,
     mime: ACCEPTED_FORMATS[format].mime,
