@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { MemoryLimitStore } from '../src/limits/memory.ts';
 import { RedisLimitStore } from '../src/limits/redis.ts';
 import { limitStoreContract } from './contracts/limitstore.ts';
 import { explainMissing, redisPrefix, TEST_REDIS_URL } from './helpers/backends.ts';
+import { freePort } from './helpers/ports.ts';
 
 limitStoreContract('memory', async () => ({ store: new MemoryLimitStore(), cleanup: async () => {} }));
 
@@ -75,13 +75,3 @@ if (redisUrl) {
   explainMissing('Redis', 'TEST_REDIS_URL');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, explainMissing, redisPrefix, startS3, TEST_DATABASE_URL, TEST_REDIS_URL, type TestDatabase, type TestS3 } from './helpers/backends.ts';
 import { dimensionsOf, form, makeImage } from './helpers/images.ts';
 import { makeTempDir } from './helpers/server.ts';
+import { freePort } from './helpers/ports.ts';
 
 const ADMIN = 'multi-instance-admin-token';
 const NODE = new URL('../node_modules/.bin/node', import.meta.url).pathname;
@@ -20,16 +20,6 @@ interface Instance {
   get(pathname: string, init?: RequestInit): Promise<Response>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `jacket serve` as its own process, as an operator runs it; resolves once it answers HTTP. */
 async function spawnJacket(name: string, env: Record<string, string>): Promise<Instance> {

@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
 import { explainMissing, redisPrefix, TEST_REDIS_URL } from './helpers/backends.ts';
+import { freePort } from './helpers/ports.ts';
 
 /** The value of one sample in Prometheus text, or undefined when the series is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -25,13 +26,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function upload(jacket: RunningJacket, bytes: Buffer): Promise<number> {
   const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes, type: 'image/jpeg' } }) });

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import { test } from 'node:test';
 import { form, makeImage } from './helpers/images.ts';
 import { makeTempDir } from './helpers/server.ts';
+import { freePort } from './helpers/ports.ts';
 
 const NODE = new URL('../node_modules/.bin/node', import.meta.url).pathname;
 const JACKET = new URL('../bin/jacket.js', import.meta.url).pathname;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test('an instance whose Redis cannot be reached starts, serves and takes uploads, and says it counts limits per instance', async (t) => {
   const [port, deadRedisPort, dataDir] = await Promise.all([freePort(), freePort(), makeTempDir('jacket-noredis-')]);
