@@ -40,6 +40,11 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_IMAGE_CONCURRENCY', default: '(number of cores)', meaning: 'Image operations (resize/encode) run at once.' },
   { env: 'JACKET_IMAGE_QUEUE', default: '64', meaning: 'Image operations that may wait for a worker; beyond this, requests get 503 with `Retry-After`.' },
   { env: 'JACKET_RENDITION_CACHE_MB', default: '256', meaning: 'Memory for the in-process cache of hot rendition bytes, in MiB.' },
+  {
+    env: 'JACKET_HOT_FRONT',
+    default: 'true',
+    meaning: 'Answer plain `GET`s of hot image URLs straight from the socket, before Node\'s HTTP parser (see README "Performance design"); `false` leaves every request to Node\'s HTTP server.',
+  },
   { env: 'JACKET_CAA_ID_TYPE', default: 'string', meaning: '`string` or `number`: the JSON type of image ids in Cover Art Archive `index.json`.' },
   { env: 'JACKET_MUSICBRAINZ_URL', default: 'https://musicbrainz.org', meaning: 'Base of the `release` links in Cover Art Archive listings.' },
   { env: 'JACKET_UPSTREAM_OPENLIBRARY', default: '(none: mirror off)', meaning: 'Mirror mode: base URL of an Open Library Covers-compatible service asked on a local miss.' },
@@ -122,6 +127,7 @@ export interface Config {
   imageConcurrency: number;
   imageQueue: number;
   renditionCacheBytes: number;
+  hotFront: boolean;
   caaIdType: 'string' | 'number';
   musicbrainzUrl: string;
   logLevel: string;
@@ -247,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     imageConcurrency: int(env, 'JACKET_IMAGE_CONCURRENCY', Math.max(1, os.availableParallelism()), 1),
     imageQueue: int(env, 'JACKET_IMAGE_QUEUE', 64, 0),
     renditionCacheBytes: int(env, 'JACKET_RENDITION_CACHE_MB', 256, 0) * 1024 * 1024,
+    hotFront: bool(env, 'JACKET_HOT_FRONT', true),
     caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
     musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',
     logLevel: str(env, 'LOG_LEVEL') ?? 'info',

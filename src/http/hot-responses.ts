@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest, FastifyServerFactoryHandler } fro
 import { LRUCache } from 'lru-cache';
 import type { Services } from '../app.ts';
 import { isNotModified } from './common.ts';
+import { HotFront, type FrontAnswer, type FrontConditions } from './hot-front.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
 interface HotResponse {
@@ -17,6 +18,9 @@ interface HotResponse {
   identifierLookup: boolean;
   /** The Fastify route pattern that made it, for the request metrics. */
   route: string;
+  /** The same answers, prepared for the front (status line and header lines). */
+  front200: FrontAnswer;
+  front304: FrontAnswer;
 }
 
 /** Open Library image URLs without a query string: the only responses this layer remembers. */
@@ -54,6 +58,8 @@ export class HotResponses {
   private readonly entries: LRUCache<string, HotResponse> | undefined;
   private readonly startedIn = new WeakMap<object, number>();
   private generation = 0;
+  /** The raw-socket front, when it is on (JACKET_HOT_FRONT): see hot-front.ts. */
+  front: HotFront | undefined;
 
   constructor(services: Services) {
     this.services = services;
@@ -69,34 +75,52 @@ export class HotResponses {
   }
 
   /** For Fastify's `serverFactory`: answer hot URLs here, pass everything else to Fastify. */
-  readonly serverFactory = (handler: FastifyServerFactoryHandler): http.Server =>
+  readonly serverFactory = (handler: FastifyServerFactoryHandler): http.Server => {
     // optimizeEmptyRequests: a request without Content-Length or Transfer-Encoding has no body by definition, so
     // Node hands it over with its body stream already ended instead of emitting stream events for nothing.
-    http.createServer({ optimizeEmptyRequests: true } as http.ServerOptions, (request, response) => {
+    const server = http.createServer({ optimizeEmptyRequests: true } as http.ServerOptions, (request, response) => {
       if (!this.tryServe(request, response)) handler(request, response);
     });
+    if (this.entries && this.services.config.hotFront) this.front = new HotFront(server, (target, conditions) => this.frontAnswer(target, conditions));
+    return server;
+  };
 
+  /** The entry that answers a plain GET of `url`, or undefined when Fastify must see the request. */
+  private entryFor(url: string): HotResponse | undefined {
+    const entry = this.entries?.get(url);
+    if (!entry || (entry.identifierLookup && this.services.hooks.openLibraryLookup)) return undefined;
+    return entry;
+  }
+
+  private notModified(entry: HotResponse, ifNoneMatch: string | undefined, ifModifiedSince: string | undefined): boolean {
+    if (ifNoneMatch === undefined && ifModifiedSince === undefined) return false;
+    const headers = { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince };
+    return isNotModified({ headers } as unknown as FastifyRequest, entry);
+  }
+
+  private frontAnswer(target: string, conditions: FrontConditions): FrontAnswer | undefined {
+    const entry = this.entryFor(target);
+    if (!entry) return undefined;
+    return this.notModified(entry, conditions.ifNoneMatch, conditions.ifModifiedSince) ? entry.front304 : entry.front200;
+  }
+
+  /** The same answers on Node's own request event: connections the front handed over, or no front at all. */
   private tryServe(request: http.IncomingMessage, response: http.ServerResponse): boolean {
-    if (request.method !== 'GET' || !this.entries) return false;
-    const entry = this.entries.get(request.url ?? '');
+    if (request.method !== 'GET') return false;
+    const entry = this.entryFor(request.url ?? '');
     if (!entry) return false;
-    if (entry.identifierLookup && this.services.hooks.openLibraryLookup) return false;
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     // `request.headers` is built lazily from rawHeaders on first access: look for a validator in the raw list and
     // build the object only for conditional requests.
-    if (hasValidator(request.rawHeaders) && isNotModified(request as unknown as FastifyRequest, { etag: entry.etag, lastModified: entry.lastModified })) {
-      this.stats.notModified++;
+    if (hasValidator(request.rawHeaders) && isNotModified(request as unknown as FastifyRequest, entry)) {
       response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', this.requestId(request)]);
       response.end();
-      this.count(entry, 304, started);
+      this.served(entry, 304, started);
       return true;
     }
-    this.stats.served++;
-    // Rendition bytes served from memory, as far as the rendition metrics are concerned.
-    this.services.renditions.stats.memoryHits++;
     response.writeHead(200, [...entry.headers, 'x-request-id', this.requestId(request)]);
     response.end(entry.body);
-    this.count(entry, 200, started);
+    this.served(entry, 200, started);
     return true;
   }
 
@@ -106,11 +130,25 @@ export class HotResponses {
     return typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
   }
 
-  /** Hits answered here skip Fastify's hooks, so they are counted in the request metrics here. */
-  private count(entry: HotResponse, status: number, started: bigint): void {
+  /** Hits answered here skip Fastify's hooks, so they are counted here: hot-table stats and request metrics. */
+  private served(entry: HotResponse, status: 200 | 304, started: number): void {
+    if (status === 304) {
+      this.stats.notModified++;
+    } else {
+      this.stats.served++;
+      // Rendition bytes served from memory, as far as the rendition metrics are concerned.
+      this.services.renditions.stats.memoryHits++;
+    }
     const labels = { method: 'GET', route: entry.route, status_code: String(status) };
     this.services.metrics.httpRequests.inc(labels);
-    this.services.metrics.httpRequestDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    this.services.metrics.httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
+  }
+
+  /** An answer for the front: the status line and headers prepared once, the counting done per request. */
+  private frontAnswerFor(entry: HotResponse, status: 200 | 304, headers: string[], body: Buffer | undefined): FrontAnswer {
+    let head = status === 200 ? 'HTTP/1.1 200 OK\r\n' : 'HTTP/1.1 304 Not Modified\r\n';
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    return { head, body, written: (started) => this.served(entry, status, started) };
   }
 
   /** Remember image responses as Fastify sends them. Registered last, so every other onSend hook has run. */
@@ -138,7 +176,7 @@ export class HotResponses {
           }
           const etag = reply.getHeader('etag');
           const lastModified = reply.getHeader('last-modified');
-          entries.set(url, {
+          const entry = {
             headers: ['content-type', contentType, ...notModifiedHeaders, 'content-length', String(body.length)],
             notModifiedHeaders,
             etag: typeof etag === 'string' ? etag : undefined,
@@ -146,7 +184,10 @@ export class HotResponses {
             body,
             identifierLookup: match[1]!.toLowerCase() !== 'id' && match[1]!.toLowerCase() !== 'olid',
             route: request.routeOptions.url ?? 'unmatched',
-          });
+          } as HotResponse;
+          entry.front200 = this.frontAnswerFor(entry, 200, entry.headers, body);
+          entry.front304 = this.frontAnswerFor(entry, 304, notModifiedHeaders, undefined);
+          entries.set(url, entry);
           this.stats.stored++;
         }
       }
