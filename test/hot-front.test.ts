@@ -228,6 +228,24 @@ describe('the hot front: hits answered from the socket, everything else handed t
     assert.equal(front().stats.handedOff, handedOff + cases.length + 1);
   });
 
+  test('a head trickling in slower than headersTimeout gets 408 and the connection is closed', async () => {
+    const server = jacket.app.server;
+    const saved = server.headersTimeout;
+    server.headersTimeout = 200;
+    try {
+      const client = await RawClient.connect(jacket.url);
+      client.send('GET /b/id/');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      client.send('1-M.jpg HTTP/1.1\r\n');
+      const response = await client.response();
+      assert.equal(response.status, 408);
+      await client.closed();
+      assert.equal(front().stats.headTimeouts, 1);
+    } finally {
+      server.headersTimeout = saved;
+    }
+  });
+
   test('other shapes of request are Node\'s and Fastify\'s to answer, correctly', async () => {
     const handedOff = front().stats.handedOff;
     // HEAD: headers, no body.

@@ -61,7 +61,7 @@ function dateHeader(): string {
  * connections still held here.
  */
 export class HotFront {
-  readonly stats = { answered: 0, handedOff: 0, pausedForSlowReaders: 0 };
+  readonly stats = { answered: 0, handedOff: 0, pausedForSlowReaders: 0, headTimeouts: 0 };
   private readonly server: http.Server;
   private readonly respond: FrontResponder;
   private readonly nodeConnectionListener: (socket: Socket) => void;
@@ -149,9 +149,22 @@ export class HotFront {
       pending = undefined;
     };
 
+    let headStarted = 0;
     const onData = (chunk: Buffer) => {
       if (handedOff) return;
-      work(pending ? Buffer.concat([pending, chunk]) : chunk);
+      if (!pending) {
+        headStarted = Date.now();
+        return work(chunk);
+      }
+      // A head trickling in byte by byte gets the time Node's server gives it (headersTimeout), no more.
+      if (Date.now() - headStarted > this.server.headersTimeout) {
+        this.stats.headTimeouts++;
+        pending = undefined;
+        socket.removeListener('data', onData);
+        socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', 'latin1');
+        return;
+      }
+      work(Buffer.concat([pending, chunk]));
     };
     const onDrain = () => {
       if (handedOff || !waitingForDrain || socket.writableLength > MAX_UNREAD_OUTPUT) return;
