@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { createQueryId, sql, type CompiledQuery, type Transaction } from 'kysely';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import type { CatalogueDb } from './db.ts';
 import type { CoversTable, Database } from './schema.ts';
@@ -98,6 +98,8 @@ export class CoverCatalogue {
   readonly db: CatalogueDb;
   /** Called after every change that can alter what a lookup returns (used to drop cached resolutions). */
   onChange: (() => void) | undefined;
+  /** The cover-by-id query, compiled once (see getCover). */
+  private byId: CompiledQuery<CoversTable> | undefined;
 
   constructor(db: CatalogueDb) {
     this.db = db;
@@ -283,8 +285,11 @@ export class CoverCatalogue {
 
   /** A cover by id, whatever its state (callers decide what is visible). */
   async getCover(id: number): Promise<Cover | undefined> {
-    const row = await this.db.selectFrom('covers').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? toCover(row) : undefined;
+    // Every rendition miss and every uncached cover URL looks a cover up by id: its SQL is built and compiled once
+    // (building and compiling it each time cost about as much main-thread time as running it), only the id changes.
+    const byId = (this.byId ??= this.db.selectFrom('covers').selectAll().where('id', '=', 0).compile());
+    const { rows } = await this.db.executeQuery<CoversTable>({ ...byId, parameters: [id], queryId: createQueryId() });
+    return rows[0] ? toCover(rows[0]) : undefined;
   }
 
   /** A cover that may be served to the public: not deleted, approved. */

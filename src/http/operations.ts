@@ -84,14 +84,17 @@ export function installOperations(app: FastifyInstance, services: Services): voi
   const download = services.ingest.download.bind(services.ingest);
   services.ingest.download = (sourceUrl: string) => metrics.observeUpstream('source_url', () => download(sourceUrl));
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-form hooks: no promise per request (see buildApp).
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: one series per route, however many covers are asked for.
     const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpRequestDuration.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
