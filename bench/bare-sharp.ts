@@ -15,6 +15,7 @@ const height = Number(heightArg);
 const originals = await Promise.all(files.map((file) => fs.readFile(file)));
 
 let next = 0;
+const cpuBefore = process.cpuUsage();
 const started = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -25,4 +26,5 @@ await Promise.all(
   }),
 );
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(JSON.stringify({ rate: originals.length / seconds, count: originals.length, seconds }) + '\n');
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(JSON.stringify({ rate: originals.length / seconds, count: originals.length, seconds, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n');

@@ -15,6 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -112,6 +113,61 @@ function request(url: string, agent: http.Agent, headers: Record<string, string>
     });
     req.on('error', reject);
   });
+}
+
+/**
+ * The misses' client: one keep-alive HTTP/1.1 connection, one request at a time, parsed just enough to check the
+ * answer (status, Content-Type, Content-Length, the whole body). It shares the two cores with the server under test,
+ * and Node's own http client spends 1.3–1.7 ms of CPU per request here (a tenth of a rendition); this one spends a
+ * small fraction of that, so the ratio measures the server rather than the client.
+ */
+class LeanClient {
+  private readonly socket: net.Socket;
+  private buffer: Buffer = Buffer.alloc(0);
+  private waiting: ((error?: Error) => void) | undefined;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.waiting?.();
+    });
+    socket.on('error', (error) => this.waiting?.(error));
+    socket.on('close', () => this.waiting?.(new Error('connection closed')));
+  }
+
+  static open(url: string): Promise<LeanClient> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: hostname, port: Number(port), noDelay: true }, () => resolve(new LeanClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  async get(path: string): Promise<{ status: number; contentType: string | undefined; length: number }> {
+    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`);
+    for (;;) {
+      const end = this.buffer.indexOf('\r\n\r\n');
+      if (end !== -1) {
+        const head = this.buffer.toString('latin1', 0, end);
+        const status = Number(head.slice(9, 12));
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? NaN);
+        if (!Number.isFinite(length)) throw new Error(`answer without Content-Length: ${head.slice(0, 200)}`);
+        if (this.buffer.length >= end + 4 + length) {
+          const contentType = /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1];
+          this.buffer = this.buffer.subarray(end + 4 + length);
+          return { status, contentType, length };
+        }
+      }
+      await new Promise<void>((resolve, reject) => {
+        this.waiting = (error) => (error ? reject(error) : resolve());
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
 }
 
 function sleep(ms: number) {
@@ -402,7 +458,12 @@ http {
   log(`\n2. misses: ${MISSES_PER_ROUND} fresh originals per round, L = ${target.width}×${target.height}, two at a time`);
   const bare: number[] = [];
   const served: number[] = [];
-  const missAgent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  // CPU milliseconds per rendition: bare sharp's whole process; Jacket's process; the bench's own HTTP client.
+  const bareCpu: number[] = [];
+  const jacketCpu: number[] = [];
+  const clientCpu: number[] = [];
+  const jacketPids = [jacket.pid!];
+  const missClients = [await LeanClient.open(jacketUrl), await LeanClient.open(jacketUrl)];
   for (let round = 0; round < ROUNDS; round++) {
     const set = missCovers.slice(round * MISSES_PER_ROUND, (round + 1) * MISSES_PER_ROUND);
     const runBare = async () => {
@@ -411,21 +472,30 @@ http {
         encoding: 'utf8',
       });
       if (child.status !== 0) throw new Error(`bare sharp failed: ${child.stderr}`);
-      bare.push(JSON.parse(child.stdout).rate);
+      const result = JSON.parse(child.stdout);
+      bare.push(result.rate);
+      bareCpu.push(result.cpuMs / result.count);
     };
     const runJacket = async () => {
       let next = 0;
+      const jacketCpuBefore = await cpuSeconds(jacketPids);
+      const clientCpuBefore = process.cpuUsage();
       const started = performance.now();
       await Promise.all(
-        [0, 1].map(async () => {
+        missClients.map(async (client) => {
           while (next < set.length) {
             const cover = set[next++]!;
-            const response = await request(`${jacketUrl}/b/id/${cover.id}-L.jpg`, missAgent);
-            if (response.status !== 200 || response.headers['content-type'] !== 'image/jpeg') throw new Error(`miss answered ${response.status}`);
+            const response = await client.get(`/b/id/${cover.id}-L.jpg`);
+            if (response.status !== 200 || response.contentType !== 'image/jpeg' || response.length < 1000) {
+              throw new Error(`miss answered ${response.status} ${response.contentType} (${response.length} bytes)`);
+            }
           }
         }),
       );
       served.push(set.length / ((performance.now() - started) / 1000));
+      const client = process.cpuUsage(clientCpuBefore);
+      jacketCpu.push(((await cpuSeconds(jacketPids)) - jacketCpuBefore) * 1000 / set.length);
+      clientCpu.push((client.user + client.system) / 1000 / set.length);
     };
     // Alternate who goes first, so neither always runs on a warmer (or busier) machine.
     if (round % 2) {
@@ -435,8 +505,12 @@ http {
       await runBare();
       await runJacket();
     }
-    log(`  round ${round + 1}: bare sharp ${fmt(bare.at(-1)!)}/s, Jacket ${fmt(served.at(-1)!)}/s`);
+    log(
+      `  round ${round + 1}: bare sharp ${fmt(bare.at(-1)!)}/s (${bareCpu.at(-1)!.toFixed(1)} ms CPU each), ` +
+        `Jacket ${fmt(served.at(-1)!)}/s (${jacketCpu.at(-1)!.toFixed(1)} ms CPU each, client ${clientCpu.at(-1)!.toFixed(2)} ms)`,
+    );
   }
+  for (const client of missClients) client.close();
   const missRatio = median(served) / median(bare);
   log(`  medians: bare sharp ${fmt(median(bare))}/s, Jacket ${fmt(median(served))}/s`);
   verdict('misses ≥ 0.85× bare sharp', `${missRatio.toFixed(2)}×`, missRatio >= 0.85);
