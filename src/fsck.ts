@@ -72,7 +72,7 @@ export async function* referencedBlobs(db: CatalogueDb, sources: BlobReferenceSo
   for (const source of sources) yield* source(db);
 }
 
-export type GarbageKind = 'orphan-original' | 'orphan-rendition' | 'temp-file';
+export type GarbageKind = 'orphan-original' | 'orphan-rendition' | 'superseded-rendition' | 'temp-file';
 
 export interface Garbage {
   kind: GarbageKind;
@@ -124,9 +124,14 @@ function addSha256(set: Set<string>, reference: BlobReference): void {
   if (sha256) set.add(sha256);
 }
 
-/** sha256 of the original a rendition key was made from (`renditions/ab/<sha256>/WxH.ext`). */
+/** sha256 of the original a rendition key was made from (`renditions/ab/<sha256>-WxH.ext`). */
 function renditionSource(key: string): string | undefined {
-  return /^renditions\/[0-9a-f]{2}\/([0-9a-f]{64})\//.exec(key)?.[1];
+  return /^renditions\/[0-9a-f]{2}\/([0-9a-f]{64})-[^/]+$/.exec(key)?.[1];
+}
+
+/** A rendition kept under the older layout (`renditions/ab/<sha256>/WxH.ext`): never read again, so garbage. */
+function supersededRendition(key: string): boolean {
+  return /^renditions\/[0-9a-f]{2}\/[0-9a-f]{64}\/[^/]+$/.test(key);
 }
 
 async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -193,6 +198,7 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   for await (const key of blobs.list('renditions/')) {
     const source = renditionSource(key);
     if (source && !referencedSha256.has(source)) await blobCandidate('orphan-rendition', key);
+    else if (supersededRendition(key)) await blobCandidate('superseded-rendition', key);
   }
   if (hasTemporaryFiles(blobs)) {
     for (const file of await blobs.listTemporary()) {
@@ -229,8 +235,10 @@ async function stillGarbage(db: CatalogueDb, blobs: BlobStore, sources: BlobRefe
     const info = await fs.stat(item.key).catch(() => undefined);
     return info !== undefined && !isRecent(info.mtimeMs, graceMs, Date.now());
   }
-  const blob = item.kind === 'orphan-original' ? { key: item.key } : { sha256: renditionSource(item.key) };
-  if (await referencedNow(db, sources, blob)) return false;
+  if (item.kind !== 'superseded-rendition') {
+    const blob = item.kind === 'orphan-original' ? { key: item.key } : { sha256: renditionSource(item.key) };
+    if (await referencedNow(db, sources, blob)) return false;
+  }
   const stat = await blobs.stat(item.key);
   return stat !== undefined && !isRecent(stat.modifiedAt, graceMs, Date.now());
 }

@@ -8,6 +8,7 @@ import { runJacket } from './helpers/process.ts';
 import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
 import { startS3, uniqueName } from './helpers/backends.ts';
 import { S3BlobStore } from '../src/storage/s3.ts';
+import { renditionKey } from '../src/storage/blobstore.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const anHourAgo = () => new Date(Date.now() - 3600_000);
@@ -60,18 +61,23 @@ describe('jacket fsck', () => {
     const orphanSha = sha256(randomBytes(16));
     const orphanOriginal = `originals/${orphanSha.slice(0, 2)}/${orphanSha.slice(2, 4)}/${orphanSha}`;
     const goneSha = sha256(randomBytes(16));
-    const orphanRendition = `renditions/${goneSha.slice(0, 2)}/${goneSha}/36x58.jpg`;
+    const orphanRendition = renditionKey(goneSha, 36, 58, 'jpg');
+    // A rendition of a live cover kept under the older layout (a folder per original) is never read again.
+    const liveSha = sha256(covers[0]!.bytes);
+    const supersededRendition = `renditions/${liveSha.slice(0, 2)}/${liveSha}/36x58.jpg`;
     await plant(path.join(blobs, ...orphanOriginal.split('/')), randomBytes(1000));
     await plant(path.join(blobs, ...orphanRendition.split('/')), randomBytes(500));
+    await plant(path.join(blobs, ...supersededRendition.split('/')), randomBytes(300));
     await plant(path.join(blobs, '.tmp', 'deadbeefdeadbeef.part'), randomBytes(700));
     // A temp file written just now may belong to a write in progress on a running server: left alone by default.
     await plant(path.join(blobs, '.tmp', 'cafebabecafebabe.part'), randomBytes(10), false);
 
     const check = await runJacket(['fsck'], { JACKET_DATA_DIR: dataDir });
     assert.equal(check.code, 0, 'garbage is expected after a crash, not an error');
-    assert.match(check.stdout, /garbage: 3 items/);
+    assert.match(check.stdout, /garbage: 4 items/);
     assert.match(check.stdout, new RegExp(`orphan original ${orphanOriginal}`));
     assert.match(check.stdout, new RegExp(`orphan rendition ${orphanRendition}`));
+    assert.match(check.stdout, new RegExp(`rendition in the old layout ${supersededRendition}`));
     assert.match(check.stdout, /stale temp file .*deadbeefdeadbeef\.part/);
     assert.match(check.stdout, /left alone: 1 recent item/);
     assert.ok(await exists(path.join(blobs, ...orphanOriginal.split('/'))), 'without --repair nothing is deleted');
@@ -79,10 +85,11 @@ describe('jacket fsck', () => {
     const repair = await runJacket(['fsck', '--repair', '--json'], { JACKET_DATA_DIR: dataDir });
     assert.equal(repair.code, 0, repair.stderr);
     const report = JSON.parse(repair.stdout);
-    assert.deepEqual(report.repaired.map((item: { kind: string }) => item.kind).sort(), ['orphan-original', 'orphan-rendition', 'temp-file']);
-    assert.equal(report.repaired.reduce((sum: number, item: { bytes: number }) => sum + item.bytes, 0), 2200);
+    assert.deepEqual(report.repaired.map((item: { kind: string }) => item.kind).sort(), ['orphan-original', 'orphan-rendition', 'superseded-rendition', 'temp-file']);
+    assert.equal(report.repaired.reduce((sum: number, item: { bytes: number }) => sum + item.bytes, 0), 2500);
     assert.ok(!(await exists(path.join(blobs, ...orphanOriginal.split('/')))));
     assert.ok(!(await exists(path.join(blobs, ...orphanRendition.split('/')))));
+    assert.ok(!(await exists(path.join(blobs, ...supersededRendition.split('/')))));
     assert.ok(!(await exists(path.join(blobs, '.tmp', 'deadbeefdeadbeef.part'))));
     assert.ok(await exists(path.join(blobs, '.tmp', 'cafebabecafebabe.part')));
 

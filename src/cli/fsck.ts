@@ -10,7 +10,7 @@ interface FsckCliOptions {
 }
 
 function describe(item: Garbage): string {
-  const label = { 'orphan-original': 'orphan original', 'orphan-rendition': 'orphan rendition', 'temp-file': 'stale temp file' }[item.kind];
+  const label = { 'orphan-original': 'orphan original', 'orphan-rendition': 'orphan rendition', 'superseded-rendition': 'rendition in the old layout', 'temp-file': 'stale temp file' }[item.kind];
   return `${label} ${item.key} (${formatBytes(item.bytes)})`;
 }
 

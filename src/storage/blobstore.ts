@@ -3,9 +3,17 @@
  * interface, one file per implementation, one contract test suite (test/contracts/blobstore.ts) that every
  * implementation passes.
  */
+export interface PutOptions {
+  regenerable?: boolean;
+}
+
 export interface BlobStore {
-  /** Store bytes under a key, atomically: a reader sees either nothing or the whole blob. */
-  put(key: string, bytes: Buffer): Promise<void>;
+  /**
+   * Store bytes under a key, atomically: a reader sees either nothing or the whole blob. With `regenerable` (a
+   * rendition, which can be made again from its original) the store may skip the durability of the name itself: after
+   * a crash the key may be missing, but never present with incomplete bytes.
+   */
+  put(key: string, bytes: Buffer, options?: PutOptions): Promise<void>;
   /**
    * Optional: store many blobs, all durable when the promise resolves (bulk imports). Stores without it get `put`
    * calls instead.
@@ -55,5 +63,9 @@ export function originalKey(sha256: string): string {
 }
 
 export function renditionKey(sha256: string, width: number, height: number, extension: string): string {
-  return `renditions/${sha256.slice(0, 2)}/${sha256}/${width}x${height}.${extension}`;
+  // One folder per first byte of the original's hash (256 in all, made once), not one per original: on a local disk a
+  // new folder per original cost a directory inode on every first miss, measured as the largest part of keeping a
+  // rendition (BENCHMARKS.md). Renditions stored under the older layout, `renditions/ab/<sha256>/WxH.ext`, are never
+  // read again; fsck collects them.
+  return `renditions/${sha256.slice(0, 2)}/${sha256}-${width}x${height}.${extension}`;
 }
