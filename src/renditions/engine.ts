@@ -127,12 +127,12 @@ export class RenditionEngine {
     }
     this.stats.made++;
     this.memory?.set(key, bytes);
-    // The caller gets the bytes now; keeping them in the store (temp file, fsync, rename, directory fsync) happens
-    // after: two fsyncs need not delay the response. Until the write lands the rendition is answered from memory (and
+    // The caller gets the bytes now; keeping them in the store (temp file, fsync, rename; no folder fsync, since a
+    // rendition whose name a crash forgets is made again) happens after: disk latency need not delay the response. Until the write lands the rendition is answered from memory (and
     // other instances wait for it in the shared store); if the process dies first, it is simply made again.
     this.unstored.set(key, bytes);
     const storing: Promise<void> = this.blobs
-      .put(key, bytes)
+      .put(key, bytes, { regenerable: true })
       .catch(() => {
         this.stats.storeFailures++;
       })

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fsc, { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertSafeKey, type BlobStat, type BlobStore } from './blobstore.ts';
+import { assertSafeKey, type BlobStat, type BlobStore, type PutOptions } from './blobstore.ts';
 
 /** Temp files live here until renamed into place; leftovers after a crash are garbage for `jacket fsck`. */
 export const TEMP_DIR = '.tmp';
@@ -18,10 +18,13 @@ function tempName(): string {
   return `${PROCESS_TAG}-${(tempCounter++).toString(36)}.part`;
 }
 
+const MAX_REMEMBERED_FOLDERS = 70_000;
+
 /** Blobs as files under one root folder. Writes are temp file + fsync + rename, so a crash never shows half a file. */
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private tempDirMade = false;
+  private readonly folders = new Set<string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -32,14 +35,21 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.root, ...key.split('/'));
   }
 
-  async put(key: string, bytes: Buffer): Promise<void> {
+  async put(key: string, bytes: Buffer, options: PutOptions = {}): Promise<void> {
     const target = this.pathOf(key);
     const tempDir = path.join(this.root, TEMP_DIR);
     if (!this.tempDirMade) {
       await fs.mkdir(tempDir, { recursive: true });
       this.tempDirMade = true;
     }
-    await callback<string | undefined>((done) => fsc.mkdir(path.dirname(target), { recursive: true }, done));
+    const folder = path.dirname(target);
+    // Folders are few (256 for renditions, 65,536 for originals) and never removed while serving: remember the ones
+    // made, so a put costs no mkdir round trip once its folder exists. If one was removed under us anyway, the
+    // rename below finds out and makes it again.
+    if (!this.folders.has(folder)) {
+      await callback<string | undefined>((done) => fsc.mkdir(folder, { recursive: true }, done));
+      if (this.folders.size < MAX_REMEMBERED_FOLDERS) this.folders.add(folder);
+    }
     const temp = path.join(tempDir, tempName());
     try {
       await writeSynced(temp, bytes);
@@ -50,12 +60,18 @@ export class FsBlobStore implements BlobStore {
       await writeSynced(temp, bytes);
     }
     try {
-      await callback<void>((done) => fsc.rename(temp, target, done));
+      await callback<void>((done) => fsc.rename(temp, target, done)).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT' || !this.folders.delete(folder)) throw error;
+        await callback<string | undefined>((done) => fsc.mkdir(folder, { recursive: true }, done));
+        await callback<void>((done) => fsc.rename(temp, target, done));
+      });
     } catch (error) {
       await fs.rm(temp, { force: true });
       throw error;
     }
-    await syncDirectory(path.dirname(target));
+    // The file's bytes are on disk before its name exists (fsync, then rename). Making the rename itself durable costs
+    // a second fsync (of the folder); a rendition whose name a crash forgets is simply made again when next asked.
+    if (!options.regenerable) await syncDirectory(path.dirname(target));
   }
 
   /**
