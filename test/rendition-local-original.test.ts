@@ -24,7 +24,6 @@ function withoutLocalPaths(store: FsBlobStore): BlobStore {
 test('a rendition made from the original file on disk is the one made from its bytes', async (t) => {
   const root = await makeTempDir('jacket-local-original-');
   const otherRoot = await makeTempDir('jacket-local-original-');
-  t.after(() => Promise.all([root, otherRoot].map((dir) => fs.rm(dir, { recursive: true, force: true }))));
   const store = new FsBlobStore(root);
   const other = new FsBlobStore(otherRoot);
   // EXIF orientation 6: stored 900×600, upright 600×900.
@@ -33,8 +32,14 @@ test('a rendition made from the original file on disk is the one made from its b
   await store.put(original.blobKey, bytes);
   await other.put(original.blobKey, bytes);
   const target = { width: 200, height: 300 };
-  const fromFile = await new RenditionEngine({ blobs: store, cacheBytes: 0, concurrency: 1, queueLimit: 4 }).get(original, target, 'jpeg');
-  const fromBytes = await new RenditionEngine({ blobs: withoutLocalPaths(other), cacheBytes: 0, concurrency: 1, queueLimit: 4 }).get(original, target, 'jpeg');
+  const engines = [store, withoutLocalPaths(other)].map((blobs) => new RenditionEngine({ blobs, cacheBytes: 0, concurrency: 1, queueLimit: 4 }));
+  t.after(async () => {
+    // The made renditions are stored after they are returned: let those writes land before the folders are removed.
+    await Promise.all(engines.map((engine) => engine.flush()));
+    await Promise.all([root, otherRoot].map((dir) => fs.rm(dir, { recursive: true, force: true })));
+  });
+  const fromFile = await engines[0]!.get(original, target, 'jpeg');
+  const fromBytes = await engines[1]!.get(original, target, 'jpeg');
   assert.equal(fromFile.made, true);
   assert.equal(fromBytes.made, true);
   assert.deepEqual(await dimensionsOf(fromFile.bytes), { ...target, format: 'jpeg' });

@@ -15,14 +15,16 @@ if (redisUrl) {
     const { prefix, cleanup } = await redisPrefix(redisUrl);
     const root = await makeTempDir('jacket-shared-blobs-');
     const coordinators = [new RedisRenditionCoordinator({ url: redisUrl, prefix }), new RedisRenditionCoordinator({ url: redisUrl, prefix })];
+    // One shared store (as the S3 bucket is), one engine per instance.
+    const shared = new FsBlobStore(root);
+    const engines = coordinators.map((coordinator) => new RenditionEngine({ blobs: shared, cacheBytes: 0, concurrency: 1, queueLimit: 8, coordinator }));
     t.after(async () => {
+      // Made renditions are stored (and their claims released) after they are returned: let that finish first.
+      await Promise.all(engines.map((engine) => engine.flush()));
       await Promise.all(coordinators.map((coordinator) => coordinator.close()));
       await cleanup();
       await fs.rm(root, { recursive: true, force: true });
     });
-    // One shared store (as the S3 bucket is), one engine per instance.
-    const shared = new FsBlobStore(root);
-    const engines = coordinators.map((coordinator) => new RenditionEngine({ blobs: shared, cacheBytes: 0, concurrency: 1, queueLimit: 8, coordinator }));
     const bytes = await makeImage(2400, 3600);
     const original = { sha256: 'ab'.repeat(32), blobKey: originalKey('ab'.repeat(32)), width: 2400, height: 3600 };
     await shared.put(original.blobKey, bytes);
