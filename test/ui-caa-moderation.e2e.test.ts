@@ -1,19 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Page } from 'playwright-core';
-import { launchBrowser, screenshots, type TestBrowser } from './helpers/browser.ts';
+import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
 import { form, makeImage } from './helpers/images.ts';
-import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
+import { startJacket, type RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
 const OTHER_RELEASE = '30000000-0000-4000-8000-000000000001';
-
-async function signIn(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Sign in' }).first().click();
-  await page.getByLabel('Admin token or upload key').fill(ADMIN_TOKEN);
-  await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in (administrator)').waitFor();
-}
 
 describe('release image moderation in a real browser', () => {
   let jacket: RunningJacket;

@@ -2,9 +2,9 @@
 // native write API: POST /api/v1/releases/{mbid}/images, PUT /api/v1/releases/{mbid}), which another branch implements.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { launchBrowser, screenshots, type TestBrowser } from './helpers/browser.ts';
+import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
 import { makeImage } from './helpers/images.ts';
-import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
+import { startJacket, type RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
 const GROUP = '1b022e01-4da6-387b-8658-8678046e4cef';
@@ -25,10 +25,7 @@ describe('release pages in a real browser', () => {
   test('images uploaded through the page appear on the release in order, with their types; the group shows its front', async () => {
     const page = await browser.page();
     await page.goto(`${jacket.url}/ui/upload?mbid=${RELEASE}`);
-    await page.getByRole('button', { name: 'Sign in' }).first().click();
-    await page.getByLabel('Admin token or upload key').fill(ADMIN_TOKEN);
-    await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('Signed in (administrator)').waitFor();
+    await signIn(page);
     assert.equal(await page.getByLabel('MusicBrainz release id (MBID)').inputValue(), RELEASE);
 
     for (const [types, color] of [

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshots, type TestBrowser } from './helpers/browser.ts';
+import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
 import sharp from 'sharp';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
-
-/** Sign in through the header control, the way a person does. */
-async function signIn(page: Page, token = ADMIN_TOKEN, screenshot?: string): Promise<void> {
-  await page.getByRole('button', { name: 'Sign in' }).first().click();
-  if (screenshot) await screenshots(page, screenshot);
-  await page.getByLabel('Admin token or upload key').fill(token);
-  await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in (administrator)').waitFor();
-}
 
 /** A plain typographic cover (title and author on a colour), so screenshots look like a catalogue. */
 async function coverArt(title: string, author: string, color: string): Promise<Buffer> {

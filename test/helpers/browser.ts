@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ADMIN_TOKEN } from './server.ts';
 
 /** Debian's chromium (installed by .ci/run), never a downloaded browser. */
 export const CHROMIUM = process.env.JACKET_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -60,4 +61,13 @@ export async function screenshots(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(DESKTOP);
+}
+
+/** Sign in through the header control, the way a person does (optionally with a screenshot of the open form). */
+export async function signIn(page: Page, token = ADMIN_TOKEN, screenshot?: string): Promise<void> {
+  await page.getByRole('button', { name: 'Sign in' }).first().click();
+  if (screenshot) await screenshots(page, screenshot);
+  await page.getByLabel('Admin token or upload key').fill(token);
+  await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in (administrator)').waitFor();
 }
