@@ -6,17 +6,8 @@
  * later, on demand, by the same pipeline as for uploads.
  */
 import sharp, { type Metadata } from 'sharp';
-import { describeOriginal, sniffFormat, type ImageFormat } from '../images/inspect.ts';
+import { describeOriginal, sniffFormat, type ImageFormat, type InspectedImage } from '../images/inspect.ts';
 import { jpegHeader } from './jpeg-header.ts';
-
-export interface QuickImage {
-  format: ImageFormat;
-  mime: string;
-  width: number;
-  height: number;
-  byteSize: number;
-  sha256: string;
-}
 
 export class ImageProblem extends Error {
   readonly code: string;
@@ -62,7 +53,7 @@ export function hasCompleteEnding(bytes: Buffer, format: ImageFormat): boolean {
   }
 }
 
-export async function quickInspect(bytes: Buffer, limits: { maxPixels: number; maxBytes: number }): Promise<QuickImage> {
+export async function quickInspect(bytes: Buffer, limits: { maxPixels: number; maxBytes: number }): Promise<InspectedImage> {
   if (bytes.length === 0) throw new ImageProblem('empty_image', 'the entry is empty');
   if (bytes.length > limits.maxBytes) throw new ImageProblem('too_large', `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
   const format = sniffFormat(bytes);

@@ -5,16 +5,20 @@ import type { CoversTable, Database } from './schema.ts';
 
 export type Category = 'b' | 'a' | 'w';
 
-export interface Cover {
-  id: number;
-  category: Category;
-  olid: string | null;
+/** An original as the catalogue records it: where its bytes are, what they are, and the upright size. */
+export interface StoredImage {
   blobKey: string;
   sha256: string;
   mime: string;
   width: number;
   height: number;
   byteSize: number;
+}
+
+export interface Cover extends StoredImage {
+  id: number;
+  category: Category;
+  olid: string | null;
   sourceUrl: string | null;
   author: string | null;
   createdAt: number;
@@ -29,16 +33,10 @@ export interface IdentifierInput {
   value: string;
 }
 
-export interface NewCover {
+export interface NewCover extends StoredImage {
   category: Category;
   olid?: string;
   olidKind?: OlidKind;
-  blobKey: string;
-  sha256: string;
-  mime: string;
-  width: number;
-  height: number;
-  byteSize: number;
   sourceUrl?: string;
   author?: string;
   identifiers?: IdentifierInput[];

@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { JacketError } from '../errors.ts';
+import type { StoredImage } from './covers.ts';
 import type { CatalogueDb } from './db.ts';
 import type { CaaImagesTable, CaaReleasesTable, Database } from './schema.ts';
 
@@ -89,7 +90,7 @@ export interface Release {
 /** Jacket's moderation of a release image: only `approved` images are served (see schema.ts). */
 export type ImageStatus = CaaImagesTable['status'];
 
-export interface ReleaseImage {
+export interface ReleaseImage extends StoredImage {
   id: number;
   release: string;
   position: number;
@@ -98,22 +99,10 @@ export interface ReleaseImage {
   approved: boolean;
   status: ImageStatus;
   edit: number;
-  blobKey: string;
-  sha256: string;
-  mime: string;
-  width: number;
-  height: number;
-  byteSize: number;
   createdAt: number;
 }
 
-export interface NewReleaseImage {
-  blobKey: string;
-  sha256: string;
-  mime: string;
-  width: number;
-  height: number;
-  byteSize: number;
+export interface NewReleaseImage extends StoredImage {
   types: number[];
   comment?: string;
   /** 1-based; absent or past the end appends. */
