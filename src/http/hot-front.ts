@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { requestIdFor } from './operations.ts';
 
 /** What the front writes for one request: the status line and the resource's headers, then the body (none for a 304). */
 export interface FrontAnswer {
@@ -26,11 +26,12 @@ export type FrontResponder = (target: string, conditions: FrontConditions) => Fr
  * a space before the colon) is left to Node's parser, which answers it (or refuses it) as it always does.
  */
 const PLAIN_GET = /^GET (\/[!-~]*) HTTP\/1\.1((?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t -~\x80-\xff]*)*)$/;
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const GET_PREFIX = Buffer.from('GET /', 'latin1');
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Past this many bytes of response waiting for a slow reader, stop reading its requests until it drains. */
 const MAX_UNREAD_OUTPUT = 1024 * 1024;
+
+const fieldValue = (line: string, colon: number) => line.slice(colon + 1).trim();
 
 let dateSecond = -1;
 let dateLine = '';
@@ -204,29 +205,28 @@ export class HotFront {
     if (lines.length > 0) {
       for (const line of lines.slice(2).split('\r\n')) {
         const colon = line.indexOf(':');
-        const name = line.slice(0, colon).toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        switch (name) {
+        // Most headers (User-Agent, Accept, …) only need their name looked at; values are cut out where used.
+        switch (line.slice(0, colon).toLowerCase()) {
           case 'host':
             hosts++;
             break;
           case 'connection': {
-            const tokens = value.toLowerCase().split(',').map((token) => token.trim());
+            const tokens = fieldValue(line, colon).toLowerCase().split(',').map((token) => token.trim());
             if (tokens.includes('upgrade')) return 'not-mine';
             if (tokens.includes('close')) close = true;
             break;
           }
           case 'if-none-match':
             if (conditions.ifNoneMatch !== undefined) return 'not-mine';
-            conditions.ifNoneMatch = value;
+            conditions.ifNoneMatch = fieldValue(line, colon);
             break;
           case 'if-modified-since':
             if (conditions.ifModifiedSince !== undefined) return 'not-mine';
-            conditions.ifModifiedSince = value;
+            conditions.ifModifiedSince = fieldValue(line, colon);
             break;
           case 'x-request-id':
             if (requestId !== undefined) return 'not-mine';
-            requestId = value;
+            requestId = fieldValue(line, colon);
             break;
           case 'content-length':
           case 'transfer-encoding':
@@ -240,7 +240,7 @@ export class HotFront {
     if (hosts !== 1) return 'not-mine';
     const answer = this.respond(match[1]!, conditions);
     if (!answer) return 'not-mine';
-    const id = requestId !== undefined && SANE_REQUEST_ID.test(requestId) ? requestId : randomUUID();
+    const id = requestIdFor(requestId);
     const connection = close
       ? 'Connection: close\r\n'
       : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor((this.server.keepAliveTimeout || 5000) / 1000)}\r\n`;

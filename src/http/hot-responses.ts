@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { FastifyInstance, FastifyRequest, FastifyServerFactoryHandler } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { Services } from '../app.ts';
 import { isNotModified } from './common.ts';
+import { requestIdFor } from './operations.ts';
 import { HotFront, type FrontAnswer, type FrontConditions } from './hot-front.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
@@ -28,7 +28,6 @@ const IMAGE_PATH = /^\/[baw]\/([a-z]+)\/[^/?#]+\.(?:jpg|jpeg|webp|avif)$/i;
 const MAX_BODY = 512 * 1024;
 /** Headers that belong to one response, not to the resource: Node writes its own framing; the request id is per request. */
 const FRAMING_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date', 'x-request-id']);
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 function hasValidator(rawHeaders: string[]): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -113,21 +112,15 @@ export class HotResponses {
     // `request.headers` is built lazily from rawHeaders on first access: look for a validator in the raw list and
     // build the object only for conditional requests.
     if (hasValidator(request.rawHeaders) && isNotModified(request as unknown as FastifyRequest, entry)) {
-      response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', this.requestId(request)]);
+      response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', requestIdFor(request.headers['x-request-id'])]);
       response.end();
       this.served(entry, 304, started);
       return true;
     }
-    response.writeHead(200, [...entry.headers, 'x-request-id', this.requestId(request)]);
+    response.writeHead(200, [...entry.headers, 'x-request-id', requestIdFor(request.headers['x-request-id'])]);
     response.end(entry.body);
     this.served(entry, 200, started);
     return true;
-  }
-
-  /** The client's request id when it is sane, else a new one: the same rule as Fastify's genReqId. */
-  private requestId(request: http.IncomingMessage): string {
-    const offered = request.headers['x-request-id'];
-    return typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
   }
 
   /** Hits answered here skip Fastify's hooks, so they are counted here: hot-table stats and request metrics. */

@@ -10,6 +10,11 @@ import { ConfigError, type Config } from '../config.ts';
 /** A client's request id is reused only when it is short and made of characters that are safe in logs and headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
+/** The request id of a request: the client's `X-Request-Id` when sane, else a new UUID (every answering path uses this). */
+export function requestIdFor(offered: string | string[] | undefined): string {
+  return typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
+}
+
 /** How long one readiness check may take before its component counts as down. */
 const READINESS_TIMEOUT_MS = 2_000;
 
@@ -20,10 +25,7 @@ const READINESS_TIMEOUT_MS = 2_000;
 export function operationsServerOptions(config: Config): FastifyServerOptions {
   const options: Record<string, unknown> = {
     requestIdHeader: false,
-    genReqId: (request: http.IncomingMessage) => {
-      const offered = request.headers['x-request-id'];
-      return typeof offered === 'string' && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
-    },
+    genReqId: (request: http.IncomingMessage) => requestIdFor(request.headers['x-request-id']),
   };
   if (config.tlsCertPath && config.tlsKeyPath) {
     options.http2 = true;
