@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
+import { describe, test } from 'node:test';
+import { screenshots, signIn, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
 import { form, makeImage } from './helpers/images.ts';
-import { startJacket, type RunningJacket } from './helpers/server.ts';
+import type { RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
 const OTHER_RELEASE = '30000000-0000-4000-8000-000000000001';
@@ -10,14 +10,9 @@ const OTHER_RELEASE = '30000000-0000-4000-8000-000000000001';
 describe('release image moderation in a real browser', () => {
   let jacket: RunningJacket;
   let browser: TestBrowser;
-
-  before(async () => {
-    jacket = await startJacket({ JACKET_MODERATION: 'true' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await jacket?.close();
+  useJacketInBrowser({ JACKET_MODERATION: 'true' }, (started, launched) => {
+    jacket = started;
+    browser = launched;
   });
 
   test('a release image uploaded through the page waits as pending; the admin approves it, rejects another; the uploader sees the status', async () => {

@@ -1,10 +1,10 @@
 // Written against the contract of issue 3's Cover Art Archive API (/work/shared/spec/coverartarchive.md and the
 // native write API: POST /api/v1/releases/{mbid}/images, PUT /api/v1/releases/{mbid}), which another branch implements.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
+import { describe, test } from 'node:test';
+import { screenshots, signIn, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
 import { makeImage } from './helpers/images.ts';
-import { startJacket, type RunningJacket } from './helpers/server.ts';
+import type { RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
 const GROUP = '1b022e01-4da6-387b-8658-8678046e4cef';
@@ -12,14 +12,9 @@ const GROUP = '1b022e01-4da6-387b-8658-8678046e4cef';
 describe('release pages in a real browser', () => {
   let jacket: RunningJacket;
   let browser: TestBrowser;
-
-  before(async () => {
-    jacket = await startJacket();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await jacket?.close();
+  useJacketInBrowser({}, (started, launched) => {
+    jacket = started;
+    browser = launched;
   });
 
   test('images uploaded through the page appear on the release in order, with their types; the group shows its front', async () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshots, signIn, type TestBrowser } from './helpers/browser.ts';
+import { screenshots, signIn, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
 import sharp from 'sharp';
 import { form, makeImage } from './helpers/images.ts';
-import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
+import { ADMIN_TOKEN, type RunningJacket } from './helpers/server.ts';
 
 /** A plain typographic cover (title and author on a colour), so screenshots look like a catalogue. */
 async function coverArt(title: string, author: string, color: string): Promise<Buffer> {
@@ -49,15 +49,11 @@ describe('web UI in a real browser', () => {
   let browser: TestBrowser;
   let seededId: number;
 
-  before(async () => {
-    jacket = await startJacket();
+  useJacketInBrowser({}, async (started, launched) => {
+    jacket = started;
+    browser = launched;
     seededId = await uploadByApi(jacket, { olid: 'OL7353617M', isbn: '0385472579', oclc: '32738417' }, '#7a3b2e', 'Leaves of Grass', 'Walt Whitman');
     for (const [index, [title, author, color]] of SHELF.entries()) await uploadByApi(jacket, { olid: `OL${index + 2}M` }, color, title, author);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await jacket?.close();
   });
 
   test('home: search by ISBN shows the cover, which leads to the cover page', async () => {
@@ -212,14 +208,9 @@ describe('web UI in a real browser', () => {
 describe('moderation in a real browser', () => {
   let jacket: RunningJacket;
   let browser: TestBrowser;
-
-  before(async () => {
-    jacket = await startJacket({ JACKET_MODERATION: 'true' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await jacket?.close();
+  useJacketInBrowser({ JACKET_MODERATION: 'true' }, (started, launched) => {
+    jacket = started;
+    browser = launched;
   });
 
   test('uploads wait as pending; the admin approves one and rejects another; the uploader sees the decision', async () => {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Services } from '../app.ts';
-import type { Executor } from '../catalogue/covers.ts';
+import { visibleRows, type Executor } from '../catalogue/covers.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { parseEditionLine, readLines } from './editions.ts';
@@ -79,7 +79,7 @@ async function writeBatch(services: Services, batch: Accumulated, summary: Ident
     summary.coversLinked += linked.linked;
     summary.linksRemembered += linked.remembered;
   });
-  services.catalogue.onChange?.();
+  services.catalogue.changed();
 }
 
 async function importLines(
@@ -285,8 +285,7 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
   const countRow = await db
     .selectFrom('covers')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('deleted', '=', 0)
-    .where('status', '=', 'approved')
+    .where(visibleRows)
     .executeTakeFirstOrThrow();
   const bar = progress({ label: 'export idmap', unit: 'rows', total: Number(countRow.count) });
   let coversDone = 0;
@@ -297,8 +296,7 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
         .selectFrom('covers')
         .select(['id', 'olid'])
         .where('id', '>', after)
-        .where('deleted', '=', 0)
-        .where('status', '=', 'approved')
+        .where(visibleRows)
         .orderBy('id')
         .limit(PAGE)
         .execute();

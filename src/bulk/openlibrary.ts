@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Services } from '../app.ts';
-import { toCover, type Cover, type NewCover } from '../catalogue/covers.ts';
+import { toCover, visibleRows, type Cover, type NewCover } from '../catalogue/covers.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { originalKey } from '../storage/blobstore.ts';
 import { mapLimited, mapOrdered } from './concurrency.ts';
@@ -223,8 +223,7 @@ export async function* coversInIdOrder(services: Services, pageSize = 500): Asyn
       .selectFrom('covers')
       .selectAll()
       .where('id', '>', after)
-      .where('deleted', '=', 0)
-      .where('status', '=', 'approved')
+      .where(visibleRows)
       .orderBy('id')
       .limit(pageSize)
       .execute();
@@ -250,8 +249,7 @@ export async function exportOpenLibrary(
   const countRow = await services.db
     .selectFrom('covers')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where('deleted', '=', 0)
-    .where('status', '=', 'approved')
+    .where(visibleRows)
     .executeTakeFirstOrThrow();
   const bar = (options.progress ?? noProgress)({ label: 'export openlibrary', unit: 'covers', total: Number(countRow.count) });
   // Renditions queue on the image workers; stay within what the queue accepts.

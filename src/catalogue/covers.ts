@@ -1,7 +1,7 @@
-import { createQueryId, sql, type CompiledQuery, type Transaction } from 'kysely';
+import { createQueryId, sql, type CompiledQuery, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import type { CatalogueDb } from './db.ts';
-import type { CoversTable, Database } from './schema.ts';
+import type { CoversTable, Database, StoredImageColumns } from './schema.ts';
 
 export type Category = 'b' | 'a' | 'w';
 
@@ -13,6 +13,23 @@ export interface StoredImage {
   width: number;
   height: number;
   byteSize: number;
+}
+
+/** A stored original's fields from its row (covers and release images share the six columns). */
+export function storedImageOf(row: StoredImageColumns): StoredImage {
+  return {
+    blobKey: row.blob_key,
+    sha256: row.sha256,
+    mime: row.mime,
+    width: Number(row.width),
+    height: Number(row.height),
+    byteSize: Number(row.byte_size),
+  };
+}
+
+/** The six columns of a stored original. */
+export function storedImageColumns(image: StoredImage): StoredImageColumns {
+  return { blob_key: image.blobKey, sha256: image.sha256, mime: image.mime, width: image.width, height: image.height, byte_size: image.byteSize };
 }
 
 export interface Cover extends StoredImage {
@@ -51,12 +68,7 @@ export function toCover(row: CoversTable): Cover {
     id: Number(row.id),
     category: row.category,
     olid: row.olid,
-    blobKey: row.blob_key,
-    sha256: row.sha256,
-    mime: row.mime,
-    width: Number(row.width),
-    height: Number(row.height),
-    byteSize: Number(row.byte_size),
+    ...storedImageOf(row),
     sourceUrl: row.source_url,
     author: row.author,
     createdAt: Number(row.created_at),
@@ -72,12 +84,7 @@ function coverRow(input: NewCover, decided: { id: number; category: Category; ol
     id: decided.id,
     category: decided.category,
     olid: decided.olid,
-    blob_key: input.blobKey,
-    sha256: input.sha256,
-    mime: input.mime,
-    width: input.width,
-    height: input.height,
-    byte_size: input.byteSize,
+    ...storedImageColumns(input),
     source_url: input.sourceUrl ?? null,
     author: input.author ?? null,
     created_at: decided.createdAt,
@@ -103,7 +110,11 @@ export class CoverCatalogue {
     this.db = db;
   }
 
-  private changed(): void {
+  /**
+   * Tell `onChange` that lookups may now answer differently. The methods below that write on their own call it;
+   * callers that write through a transaction (`attachIdentifiers`, `linkCovers`, `insertCovers`) call it after commit.
+   */
+  changed(): void {
     this.onChange?.();
   }
 
@@ -302,8 +313,7 @@ export class CoverCatalogue {
       .selectFrom('covers')
       .selectAll()
       .where('olid', '=', olid)
-      .where('deleted', '=', 0)
-      .where('status', '=', 'approved')
+      .where(visibleRows)
       .orderBy('modified_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
@@ -372,6 +382,12 @@ export class CoverCatalogue {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** Point a cover at a new original (a mirror's refresh); its id, entity and identifiers stay. */
+  async replaceOriginal(id: number, image: StoredImage): Promise<void> {
+    await this.db.updateTable('covers').set({ ...storedImageColumns(image), modified_at: Date.now() }).where('id', '=', id).execute();
+    this.changed();
+  }
+
   async setStatus(id: number, status: Cover['status']): Promise<boolean> {
     const result = await this.db.updateTable('covers').set({ status, modified_at: Date.now() }).where('id', '=', id).executeTakeFirst();
     this.changed();
@@ -380,7 +396,7 @@ export class CoverCatalogue {
 
   /** Visible covers, newest modification first, optionally only those of some entities. */
   async query(options: { category?: Category; olids?: string[]; offset: number; limit: number }): Promise<Cover[]> {
-    let query = this.db.selectFrom('covers').selectAll().where('deleted', '=', 0).where('status', '=', 'approved');
+    let query = this.db.selectFrom('covers').selectAll().where(visibleRows);
     if (options.category) query = query.where('category', '=', options.category);
     if (options.olids && options.olids.length > 0) query = query.where('olid', 'in', options.olids);
     const rows = await query.orderBy('modified_at', 'desc').orderBy('id', 'desc').offset(options.offset).limit(options.limit).execute();
@@ -399,6 +415,11 @@ export class CoverCatalogue {
       .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
       .execute();
   }
+}
+
+/** `isVisible` as a query condition on the covers table: `.where(visibleRows)`. */
+export function visibleRows(eb: ExpressionBuilder<Database, 'covers'>) {
+  return eb.and([eb('deleted', '=', 0), eb('status', '=', 'approved')]);
 }
 
 export function isVisible(cover: Cover): boolean {

@@ -1,8 +1,8 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { JacketError } from '../errors.ts';
-import type { StoredImage } from './covers.ts';
+import { storedImageColumns, storedImageOf, type Executor, type StoredImage } from './covers.ts';
 import type { CatalogueDb } from './db.ts';
-import type { CaaImagesTable, CaaReleasesTable, Database } from './schema.ts';
+import type { CaaImagesTable, CaaReleasesTable } from './schema.ts';
 
 /** The Cover Art Archive's fixed type list. The ids are not contiguous (48 and 49 came later). */
 export const COVER_ART_TYPES: ReadonlyArray<{ id: number; name: string }> = [
@@ -144,17 +144,10 @@ function toImage(row: CaaImagesTable): ReleaseImage {
     approved: Number(row.approved) === 1,
     status: row.status,
     edit: Number(row.edit_id),
-    blobKey: row.blob_key,
-    sha256: row.sha256,
-    mime: row.mime,
-    width: Number(row.width),
-    height: Number(row.height),
-    byteSize: Number(row.byte_size),
+    ...storedImageOf(row),
     createdAt: Number(row.created_at),
   };
 }
-
-type Executor = CatalogueDb | Transaction<Database>;
 
 /** Where a group's art comes from: the chosen release and its images. */
 export interface ReleaseGroupArt {
@@ -366,12 +359,7 @@ export class ReleaseCatalogue {
         approved: input.approved === false || input.status === 'pending' ? 0 : 1,
         status: input.status ?? 'approved',
         edit_id: edit,
-        blob_key: input.blobKey,
-        sha256: input.sha256,
-        mime: input.mime,
-        width: input.width,
-        height: input.height,
-        byte_size: input.byteSize,
+        ...storedImageColumns(input),
         created_at: input.createdAt ?? this.now(),
       };
       // Open the gap the new image fills; (release, position) is not unique, so the order of updates is free.

@@ -35,16 +35,20 @@ export interface EntitiesTable {
   created_at: number;
 }
 
-export interface CoversTable {
-  id: number;
-  category: 'b' | 'a' | 'w';
-  olid: string | null;
+/** The columns of a stored original (covers and release images alike): where its bytes are, what they are, its upright size. */
+export interface StoredImageColumns {
   blob_key: string;
   sha256: string;
   mime: string;
   width: number;
   height: number;
   byte_size: number;
+}
+
+export interface CoversTable extends StoredImageColumns {
+  id: number;
+  category: 'b' | 'a' | 'w';
+  olid: string | null;
   source_url: string | null;
   author: string | null;
   created_at: number;
@@ -104,7 +108,7 @@ export interface CaaMergesTable {
   created_at: number;
 }
 
-export interface CaaImagesTable {
+export interface CaaImagesTable extends StoredImageColumns {
   id: number;
   release: string;
   /** 1-based ordering on the release. */
@@ -120,12 +124,6 @@ export interface CaaImagesTable {
    */
   status: 'approved' | 'pending' | 'rejected';
   edit_id: number;
-  blob_key: string;
-  sha256: string;
-  mime: string;
-  width: number;
-  height: number;
-  byte_size: number;
   created_at: number;
 }
 

@@ -85,7 +85,7 @@ export class OpenLibraryMirror {
       const cover = await catalogue.visibleCover(Number(known.cover_id));
       if (cover) {
         await catalogue.attachIdentifiers(catalogue.db, identifiers, { olid: cover.olid ?? undefined, coverId: cover.id });
-        this.services.changes.publish({ type: 'covers' });
+        catalogue.changed();
         return cover;
       }
     }
@@ -125,14 +125,9 @@ export class OpenLibraryMirror {
     if (image.status !== 200) throw upstreamFailed(image.status, `cover ${entry.upstream_id}`);
     const stored = await this.services.ingest.storeOriginal(image.body);
     const changed = stored.sha256 !== cover.sha256;
-    await this.services.db
-      .updateTable('covers')
-      .set({ blob_key: stored.blobKey, sha256: stored.sha256, mime: stored.mime, width: stored.width, height: stored.height, byte_size: stored.byteSize, modified_at: Date.now() })
-      .where('id', '=', coverId)
-      .execute();
+    await this.services.catalogue.replaceOriginal(coverId, stored);
     await this.services.db.updateTable('mirror_entries').set({ fetched_at: Date.now() }).where('cover_id', '=', coverId).execute();
     if (changed) this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
-    this.services.changes.publish({ type: 'covers' });
     return { changed };
   }
 
@@ -147,7 +142,7 @@ export class OpenLibraryMirror {
       await trx.deleteFrom('covers').where('id', '=', coverId).execute();
     });
     this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
-    this.services.changes.publish({ type: 'covers' });
+    this.services.catalogue.changed();
     return true;
   }
 }

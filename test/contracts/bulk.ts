@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
-import type { CatalogueFixture } from './catalogue.ts';
+import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 
 let serial = 0;
 function newCover(overrides: Partial<NewCover> = {}): NewCover {
@@ -22,16 +22,8 @@ function newCover(overrides: Partial<NewCover> = {}): NewCover {
 /** The bulk paths of the cover catalogue (imports, editions dumps, identifier mappings) on every database engine. */
 export function bulkCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`Bulk catalogue contract: ${name}`, () => {
-    let fixture: CatalogueFixture;
     let catalogue: CoverCatalogue;
-    before(async () => {
-      fixture = await open();
-      catalogue = new CoverCatalogue(fixture.db);
-    });
-    after(async () => {
-      await fixture?.db.destroy();
-      await fixture?.cleanup();
-    });
+    useCatalogueDb(open, (db) => (catalogue = new CoverCatalogue(db)));
 
     test('addCovers keeps given ids, numbers the rest after the highest, creates entities and attaches identifiers', async () => {
       let changes = 0;

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
-import type { CatalogueDb } from '../../src/catalogue/db.ts';
 import { bulkCatalogueContract } from './bulk.ts';
+import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 import { keyServiceContract } from './keys.ts';
 import { releaseCatalogueContract } from './releases.ts';
 
-export interface CatalogueFixture {
-  /** A migrated, empty catalogue database. */
-  db: CatalogueDb;
-  cleanup(): Promise<void>;
-}
+export type { CatalogueFixture };
 
 let serial = 0;
 function newCover(overrides: Partial<NewCover> = {}): NewCover {
@@ -41,16 +37,8 @@ export function catalogueContract(name: string, open: () => Promise<CatalogueFix
 
 function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`CoverCatalogue contract: ${name}`, () => {
-    let fixture: CatalogueFixture;
     let catalogue: CoverCatalogue;
-    before(async () => {
-      fixture = await open();
-      catalogue = new CoverCatalogue(fixture.db);
-    });
-    after(async () => {
-      await fixture?.db.destroy();
-      await fixture?.cleanup();
-    });
+    useCatalogueDb(open, (db) => (catalogue = new CoverCatalogue(db)));
 
     test('add then get returns every field as stored, with numbers as numbers', async () => {
       const added = await catalogue.addCover(newCover({ olid: 'OL10M', olidKind: 'edition', sourceUrl: 'https://example.org/x.jpg', author: 'someone', createdAt: 1_700_000_000_123 }));

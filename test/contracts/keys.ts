@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { hashSecret, KeyService } from '../../src/catalogue/keys.ts';
-import type { CatalogueFixture } from './catalogue.ts';
+import type { CatalogueDb } from '../../src/catalogue/db.ts';
+import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 
 /** What developer keys must do on every database engine. */
 export function keyServiceContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`KeyService contract: ${name}`, () => {
-    let fixture: CatalogueFixture;
+    let db: CatalogueDb;
     let keys: KeyService;
-    before(async () => {
-      fixture = await open();
-      keys = new KeyService(fixture.db);
-    });
-    after(async () => {
-      await fixture?.db.destroy();
-      await fixture?.cleanup();
+    useCatalogueDb(open, (opened) => {
+      db = opened;
+      keys = new KeyService(db);
     });
 
     test('create returns the secret once; the key is found by its secret and by its id, with every field as given', async () => {
@@ -44,7 +41,7 @@ export function keyServiceContract(name: string, open: () => Promise<CatalogueFi
     test('only the hash of the secret is stored: the hash itself opens nothing', async () => {
       const { secret, key } = await keys.create({ name: 'hash check' });
       // The one look at the table: the secret must not be anywhere in the key's stored row.
-      const rows = await fixture.db.selectFrom('developer_keys').selectAll().where('id', '=', key.id).execute();
+      const rows = await db.selectFrom('developer_keys').selectAll().where('id', '=', key.id).execute();
       assert.equal(rows.length, 1);
       assert.equal(JSON.stringify(rows[0]).includes(secret), false);
       assert.equal(Object.values(rows[0]!).includes(hashSecret(secret)), true);

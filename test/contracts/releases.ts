@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { JacketError } from '../../src/errors.ts';
 import { caaImageIdAt, formatReleaseDate, ReleaseCatalogue, type NewReleaseImage, type ReleaseImage } from '../../src/catalogue/releases.ts';
-import type { CatalogueFixture } from './catalogue.ts';
+import type { CatalogueDb } from '../../src/catalogue/db.ts';
+import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 
 const FRONT = 1;
 const BACK = 2;
@@ -33,17 +34,13 @@ function refusal(status: number, code: string) {
 /** What the Cover Art Archive side of the catalogue must do on every database engine. */
 export function releaseCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`ReleaseCatalogue contract: ${name}`, () => {
-    let fixture: CatalogueFixture;
+    let db: CatalogueDb;
     let releases: ReleaseCatalogue;
     // A clock the tests move by hand: image ids are derived from it.
     let clock = Date.UTC(2024, 0, 15, 12, 0, 0);
-    before(async () => {
-      fixture = await open();
-      releases = new ReleaseCatalogue(fixture.db, () => clock);
-    });
-    after(async () => {
-      await fixture?.db.destroy();
-      await fixture?.cleanup();
+    useCatalogueDb(open, (opened) => {
+      db = opened;
+      releases = new ReleaseCatalogue(db, () => clock);
     });
 
     const ids = (images: Array<{ id: number }>) => images.map((image) => image.id);
@@ -123,7 +120,7 @@ export function releaseCatalogueContract(name: string, open: () => Promise<Catal
       // Another instance with the same clock (scale-out) does not know our last id: it finds the taken ones itself.
       clock = Date.UTC(2024, 5, 1);
       const here = await releases.addImage(mbid, newImage());
-      const elsewhere = new ReleaseCatalogue(fixture.db, () => clock);
+      const elsewhere = new ReleaseCatalogue(db, () => clock);
       const there = await elsewhere.addImage(mbid, newImage());
       assert.equal(there.id, here.id + 1);
     });

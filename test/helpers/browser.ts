@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ADMIN_TOKEN } from './server.ts';
+import { ADMIN_TOKEN, startJacket, type RunningJacket } from './server.ts';
 
 /** Debian's chromium (installed by .ci/run), never a downloaded browser. */
 export const CHROMIUM = process.env.JACKET_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -70,4 +71,22 @@ export async function signIn(page: Page, token = ADMIN_TOKEN, screenshot?: strin
   await page.getByLabel('Admin token or upload key').fill(token);
   await page.locator('#signin form').getByRole('button', { name: 'Sign in' }).click();
   await page.getByText('Signed in (administrator)').waitFor();
+}
+
+/**
+ * Inside a `describe`: a Jacket (with `env`) and a browser before its tests, both closed after them. `ready` gets them
+ * once started (and may seed the catalogue first).
+ */
+export function useJacketInBrowser(env: Record<string, string>, ready: (jacket: RunningJacket, browser: TestBrowser) => void | Promise<void>): void {
+  let jacket: RunningJacket | undefined;
+  let browser: TestBrowser | undefined;
+  before(async () => {
+    jacket = await startJacket(env);
+    browser = await launchBrowser();
+    await ready(jacket, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await jacket?.close();
+  });
 }
