@@ -1,4 +1,3 @@
-import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
@@ -15,7 +14,7 @@ import { KeyService } from './catalogue/keys.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
 import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
-import { migrateToLatest, openDatabase, type CatalogueDb } from './catalogue/db.ts';
+import { openCatalogue, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
 import { coverImageRoutes } from './http/cover-images.ts';
@@ -85,8 +84,7 @@ export interface ServicesOptions {
 }
 
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
-  await migrateToLatest(db);
+  const db = await openCatalogue(config);
   const blobs = await openBlobStore(config.storage);
   const catalogue = new CoverCatalogue(db);
   const { limits, changes, coordinator } = await sharedState(config);

@@ -3,11 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { CATALOGUE_FILE } from './catalogue/db.ts';
 import type { Database } from './catalogue/schema.ts';
 import { referencedBlobs } from './fsck.ts';
 import { FsBlobStore } from './storage/fs.ts';
-
-export const CATALOGUE_FILE = 'catalogue.sqlite';
 
 export interface BackupReport {
   outDir: string;

@@ -6,19 +6,24 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import { createTestDatabase, explainMissing, TEST_DATABASE_URL, type TestDatabase } from './helpers/backends.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 
-/** `jacket …` as a separate process, with the same settings (data directory) as the running server. */
-async function jacketCli(jacket: RunningJacket, ...args: string[]): Promise<string> {
+/** `jacket …` as a separate process, with the same settings (data directory, and `env`) as the running server. */
+async function jacketCliWith(jacket: RunningJacket, env: Record<string, string>, ...args: string[]): Promise<string> {
   const { stdout } = await run(path.join(root, 'node_modules/.bin/node'), [path.join(root, 'src/main.ts'), ...args], {
     cwd: root,
-    env: { ...process.env, JACKET_DATA_DIR: jacket.dataDir, JACKET_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent' },
+    env: { ...process.env, JACKET_DATA_DIR: jacket.dataDir, JACKET_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'silent', ...env },
   });
   return stdout;
+}
+
+function jacketCli(jacket: RunningJacket, ...args: string[]): Promise<string> {
+  return jacketCliWith(jacket, {}, ...args);
 }
 
 function json(jacket: RunningJacket, method: string, pathname: string, body?: unknown, headers: Record<string, string> = jacket.admin) {
@@ -166,6 +171,31 @@ describe('developer keys', () => {
     }
   });
 });
+
+if (TEST_DATABASE_URL) {
+  describe('developer keys on PostgreSQL', () => {
+    let database: TestDatabase;
+    let jacket: RunningJacket;
+    before(async () => {
+      database = await createTestDatabase();
+      jacket = await startJacket({ DATABASE_URL: database.url });
+    });
+    after(async () => {
+      await jacket?.close();
+      await database?.drop();
+    });
+
+    test('`jacket keys` works on the database DATABASE_URL names, not on a SQLite file of its own', async () => {
+      const env = { DATABASE_URL: database.url };
+      const created = JSON.parse(await jacketCliWith(jacket, env, 'keys', 'create', '--name', 'On PostgreSQL', '--json'));
+      assert.equal((await jacket.get(`/devkey/${created.key}/usage`)).status, 200, 'the server sees the key made by the CLI');
+      assert.match(await jacketCliWith(jacket, env, 'keys', 'list'), new RegExp(`${created.id}\\tactive`));
+      await assert.rejects(fs.stat(path.join(jacket.dataDir, 'catalogue.sqlite')), { code: 'ENOENT' });
+    });
+  });
+} else {
+  explainMissing('PostgreSQL', 'TEST_DATABASE_URL');
+}
 
 describe('self-service sign-up', () => {
   test('is off by default: 403 signup_disabled', async () => {

@@ -3,9 +3,13 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, sql, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { migrations } from './migrations/index.ts';
+import type { Config } from '../config.ts';
 import type { Database } from './schema.ts';
 
 export type CatalogueDb = Kysely<Database>;
+
+/** The embedded catalogue's file in the data folder. */
+export const CATALOGUE_FILE = 'catalogue.sqlite';
 
 export interface DatabaseOptions {
   /** `postgres://…` selects PostgreSQL; otherwise SQLite at `sqlitePath`. */
@@ -13,8 +17,21 @@ export interface DatabaseOptions {
   sqlitePath: string;
 }
 
+/** The catalogue a configuration names (PostgreSQL when `DATABASE_URL` is set, else SQLite in the data folder), migrated. */
+export async function openCatalogue(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<CatalogueDb> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: path.join(config.dataDir, CATALOGUE_FILE) });
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return db;
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<CatalogueDb> {
-  if (options.databaseUrl && /^postgres(ql)?:/.test(options.databaseUrl)) {
+  // loadConfig accepts only postgres:// URLs (in any case) for DATABASE_URL.
+  if (options.databaseUrl) {
     const { openPostgres } = await import('./postgres.ts');
     return openPostgres(options.databaseUrl);
   }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { JacketError } from '../errors.ts';
 import { formatRate, parseRate } from '../limits/rate.ts';
+import type { Config } from '../config.ts';
 import type { CatalogueDb } from './db.ts';
 import type { DeveloperKeysTable } from './schema.ts';
 
@@ -159,6 +160,11 @@ export interface KeyDefaults {
   dailyLimit: number;
   /** Canonical rate text (`off`, `1/1s`). */
   rateLimit: string;
+}
+
+/** What a key without its own limits gets (JACKET_DEVKEY_DAILY_LIMIT, JACKET_DEVKEY_RATE_LIMIT). */
+export function keyDefaults(config: Pick<Config, 'devkeyDailyLimit' | 'devkeyRateLimit'>): KeyDefaults {
+  return { dailyLimit: config.devkeyDailyLimit, rateLimit: formatRate(config.devkeyRateLimit) };
 }
 
 /** A key as the admin API and `jacket keys list` show it: effective limits filled in, never the secret. */

@@ -1,22 +1,19 @@
-import path from 'node:path';
 import type { Command } from 'commander';
-import { migrateToLatest, openDatabase } from '../catalogue/db.ts';
-import { describeKey, KeyService, validateNewKey } from '../catalogue/keys.ts';
+import { openCatalogue } from '../catalogue/db.ts';
+import { describeKey, keyDefaults, KeyService, validateNewKey, type KeyDefaults } from '../catalogue/keys.ts';
 import { loadConfig } from '../config.ts';
 import { JacketError } from '../errors.ts';
-import { formatRate } from '../limits/rate.ts';
 
 /**
- * Runs `work` against the same catalogue the server uses (same settings, same database file). SQLite in WAL mode
- * lets this run while the server serves; the server reads keys from the database on every request, so a key made or
- * revoked here takes effect at once.
+ * Runs `work` against the same catalogue the server uses (same settings: PostgreSQL when DATABASE_URL is set, else
+ * the data folder's SQLite file, which WAL mode lets this share with a running server). The server reads keys from
+ * the database on every request, so a key made or revoked here takes effect at once.
  */
-async function withKeys<T>(work: (keys: KeyService, defaults: { dailyLimit: number; rateLimit: string }) => Promise<T>): Promise<T> {
+async function withKeys<T>(work: (keys: KeyService, defaults: KeyDefaults) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const db = await openDatabase({ sqlitePath: path.join(config.dataDir, 'catalogue.sqlite') });
+  const db = await openCatalogue(config);
   try {
-    await migrateToLatest(db);
-    return await work(new KeyService(db), { dailyLimit: config.devkeyDailyLimit, rateLimit: formatRate(config.devkeyRateLimit) });
+    return await work(new KeyService(db), keyDefaults(config));
   } finally {
     await db.destroy();
   }

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../app.ts';
-import { CONTACT_MAX, describeKey, NAME_MAX, validateNewKey, type KeyDefaults } from '../catalogue/keys.ts';
+import { CONTACT_MAX, describeKey, keyDefaults, NAME_MAX, validateNewKey } from '../catalogue/keys.ts';
 import { JacketError } from '../errors.ts';
 import { clientIp, liveLimitStore, rateLimitedError } from '../limits/public.ts';
-import { DailyQuota, formatRate, RateLimiter } from '../limits/rate.ts';
+import { DailyQuota, RateLimiter } from '../limits/rate.ts';
 
 const CONTACT_MIN = 3;
 
@@ -18,7 +18,7 @@ export async function keysApiRoutes(app: FastifyInstance, services: Services): P
   const { keys, auth, config } = services;
   const store = liveLimitStore(() => services.limits);
   const quota = new DailyQuota(store);
-  const defaults: KeyDefaults = { dailyLimit: config.devkeyDailyLimit, rateLimit: formatRate(config.devkeyRateLimit) };
+  const defaults = keyDefaults(config);
   const signupLimiter = config.keySignupRateLimit ? new RateLimiter('signup', config.keySignupRateLimit, store) : undefined;
 
   app.post('/api/v1/keys', async (request, reply) => {
