@@ -60,4 +60,12 @@ describe('GET /api/v1/covers/{id}/image', () => {
       assert.equal((await response.json()).error, code);
     }
   });
+
+  test('a repeated size parameter counts by its first value (no 500)', async () => {
+    const response = await jacket.get(`/api/v1/covers/${id}/image?size=S&size=L`);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'image/jpeg');
+    const small = await jacket.get(`/api/v1/covers/${id}/image?size=S`);
+    assert.deepEqual(Buffer.from(await response.arrayBuffer()), Buffer.from(await small.arrayBuffer()));
+  });
 });

@@ -90,6 +90,8 @@ describe('LibraryThing-style keyed covers', () => {
     }
     const missing = await jacket.get(`/devkey/${key}/medium/isbn/0000000000?default=false`);
     assert.equal(missing.status, 404);
+    const repeated = await jacket.get(`/devkey/${key}/medium/isbn/0000000000?default=false&default=false`);
+    assert.equal(repeated.status, 404, 'a repeated parameter counts by its first value (no 500)');
     assert.equal((await usage(jacket, key)).counted >= 0, true);
   });
 

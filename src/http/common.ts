@@ -31,6 +31,13 @@ export function isNotModified(request: FastifyRequest, validators: Validators): 
   return false;
 }
 
+/** A query parameter's first value: repeated parameters (`?a=1&a=2`) arrive as arrays. */
+export function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  const single = Array.isArray(value) ? value[0] : value;
+  return typeof single === 'string' ? single : undefined;
+}
+
 export function setValidators(reply: FastifyReply, validators: Validators, cacheControl: string): void {
   if (validators.etag) reply.header('etag', validators.etag);
   if (validators.lastModified !== undefined) reply.header('last-modified', new Date(validators.lastModified).toUTCString());

@@ -4,7 +4,7 @@ import { JacketError } from '../errors.ts';
 import { parseCoverId } from '../identifiers/index.ts';
 import { RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
-import { isNotModified, LONG_CACHE, setValidators } from './common.ts';
+import { isNotModified, LONG_CACHE, queryParam, setValidators } from './common.ts';
 
 /** Modern formats first: when a client accepts several at the same quality, the smallest file wins. */
 const PREFERENCE: RenditionFormat[] = ['avif', 'webp', 'jpeg'];
@@ -41,10 +41,10 @@ export function negotiateFormat(accept: string | undefined): RenditionFormat {
  */
 export async function coverImageRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions } = services;
-  app.get<{ Params: { id: string }; Querystring: { size?: string } }>('/api/v1/covers/:id/image', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/covers/:id/image', async (request, reply) => {
     const id = parseCoverId(request.params.id);
     if (id === undefined) throw new JacketError(400, 'invalid_id', 'The cover id must be a positive whole number.');
-    const sizeParam = (request.query.size ?? 'L').toUpperCase();
+    const sizeParam = (queryParam(request, 'size') ?? 'L').toUpperCase();
     if (sizeParam !== 'S' && sizeParam !== 'M' && sizeParam !== 'L') throw new JacketError(400, 'invalid_size', 'size must be S, M or L.');
     const size = sizeParam as OpenLibrarySize;
     const cover = await catalogue.visibleCover(id);

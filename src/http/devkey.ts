@@ -6,7 +6,7 @@ import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';
 import { liveLimitStore } from '../limits/public.ts';
 import { DailyQuota, nextUtcMidnight, parseRate, RateLimiter, secondsUntil, type Rate } from '../limits/rate.ts';
 import type { Rendition } from '../renditions/engine.ts';
-import { BLANK_GIF, isNotModified, setValidators, SHORT_CACHE } from './common.ts';
+import { BLANK_GIF, isNotModified, queryParam, setValidators, SHORT_CACHE } from './common.ts';
 
 export const KEYED_SIZE_NAMES = ['small', 'medium', 'large', 'original'] as const;
 export type KeyedSize = (typeof KEYED_SIZE_NAMES)[number];
@@ -66,7 +66,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   }
 
   function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-    const fallback = (request.query as Record<string, string | undefined>).default;
+    const fallback = queryParam(request, 'default');
     if (fallback !== undefined && fallback.toLowerCase() === 'false') return sendText(reply, 404, 'No cover for this ISBN.');
     return reply.code(200).type('image/gif').header('cache-control', SHORT_CACHE).send(BLANK_GIF);
   }

@@ -6,7 +6,7 @@ import { JacketError } from '../errors.ts';
 import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type Dimensions, type OpenLibrarySize } from '../images/sizes.ts';
-import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
+import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, queryParam, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
 
 export const CATEGORIES: Category[] = ['b', 'a', 'w'];
 const CATEGORY_IDS: Record<Category, number> = { b: 1, a: 2, w: 3 };
@@ -42,13 +42,6 @@ export function parseCoverPath(rawKey: string, file: string): CoverPath | undefi
     size = sized[2] as OpenLibrarySize;
   }
   return { key: key as LookupKey, value: stem, size, kind: format };
-}
-
-/** A query parameter's first value: repeated parameters (`?a=1&a=2`) arrive as arrays. */
-function queryParam(request: FastifyRequest, name: string): string | undefined {
-  const value = (request.query as Record<string, unknown> | undefined)?.[name];
-  const single = Array.isArray(value) ? value[0] : value;
-  return typeof single === 'string' ? single : undefined;
 }
 
 /**
