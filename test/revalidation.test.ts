@@ -133,6 +133,10 @@ describe('revalidation and the hot path', () => {
       assert.equal(response.status, 200);
       await response.arrayBuffer();
       assert.equal(hot.stats.served, served, 'not answered from the hot table');
+      hot.clear();
+      const stored = hot.stats.stored;
+      await (await jacket.get(path)).arrayBuffer();
+      assert.equal(hot.stats.stored, stored, 'nor kept there, since it could not be served from it');
       await (await jacket.get(`/b/id/${coverId}-L.jpg`)).arrayBuffer();
       await (await jacket.get(`/b/id/${coverId}-L.jpg`)).arrayBuffer();
       assert.equal(hot.stats.served, served + 1, 'id hits need no lookup hook');

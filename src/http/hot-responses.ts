@@ -159,7 +159,11 @@ export class HotResponses {
       // Only responses that are the same for everyone: no credentials or cookies in, no Vary or cookie out.
       const personal = request.headers.authorization !== undefined || request.headers.cookie !== undefined;
       const varies = reply.hasHeader('vary') || reply.hasHeader('set-cookie');
-      if (match && body && body.length <= MAX_BODY && !personal && !varies && this.startedIn.get(request.raw) === this.generation) {
+      const kind = match?.[1]!.toLowerCase();
+      const identifierLookup = kind !== 'id' && kind !== 'olid';
+      // An identifier's answer is never served from here while a lookup hook is installed (entryFor): not kept either.
+      const servable = !(identifierLookup && this.services.hooks.openLibraryLookup);
+      if (match && body && body.length <= MAX_BODY && servable && !personal && !varies && this.startedIn.get(request.raw) === this.generation) {
         const contentType = reply.getHeader('content-type');
         if (typeof contentType === 'string' && contentType.startsWith('image/') && contentType !== 'image/gif') {
           const notModifiedHeaders: string[] = [];
@@ -175,7 +179,7 @@ export class HotResponses {
             etag: typeof etag === 'string' ? etag : undefined,
             lastModified: typeof lastModified === 'string' ? Date.parse(lastModified) : undefined,
             body,
-            identifierLookup: match[1]!.toLowerCase() !== 'id' && match[1]!.toLowerCase() !== 'olid',
+            identifierLookup,
             route: request.routeOptions.url ?? 'unmatched',
           } as HotResponse;
           entry.front200 = this.frontAnswerFor(entry, 200, entry.headers, body);
