@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import type { CatalogueDb } from './catalogue/db.ts';
+import { mapLimited } from './concurrency.ts';
 import type { BlobStore } from './storage/blobstore.ts';
 
 /**
@@ -134,14 +135,6 @@ function supersededRendition(key: string): boolean {
   return /^renditions\/[0-9a-f]{2}\/[0-9a-f]{64}\/[^/]+$/.test(key);
 }
 
-async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * Catalogue and storage agree when every referenced blob exists with the recorded hash and size. Blobs nobody
  * refers to and leftover temp files are garbage: a crash between writing a blob and committing its row leaves
@@ -160,7 +153,7 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
     else byKey.set(reference.key, [reference]);
   }
 
-  await mapLimit([...byKey.entries()], options.concurrency ?? 4, async ([key, references]) => {
+  await mapLimited([...byKey.entries()], options.concurrency ?? 4, async ([key, references]) => {
     report.blobsChecked++;
     const owners = references.map((reference) => reference.owner);
     const bytes = await blobs.get(key);

@@ -9,7 +9,7 @@ import type { Services } from '../app.ts';
 import { toCover, visibleRows, type Cover, type NewCover } from '../catalogue/covers.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { originalKey } from '../storage/blobstore.ts';
-import { mapLimited, mapOrdered } from './concurrency.ts';
+import { mapLimited, mapOrdered } from '../concurrency.ts';
 import { archivePath, batchOf, entryName, MAX_ARCHIVE_ID, parseEntryName, seriesOfArchive, seriesRank, type Series } from './layout.ts';
 import { noProgress, Problems, type ProgressFactory } from './report.ts';
 import { readTar, TarWriter } from './tar.ts';

@@ -146,6 +146,7 @@ export class CoverArtArchiveMirror {
     for (const image of await this.services.releases.imagesOf(mbid)) {
       if (!listed.has(image.id)) {
         await this.services.releases.deleteImage(image.id);
+        this.services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
         removed++;
       }
     }

@@ -51,9 +51,12 @@ export interface BlobStat {
   modifiedAt?: number;
 }
 
+/** Every segment starts with a letter or digit, so no segment can be `.` or `..`. */
+const SAFE_KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i;
+
 /** Keys are relative, slash-separated, made of safe characters: never a path trick. */
 export function assertSafeKey(key: string): void {
-  if (!/^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i.test(key) || key.split('/').some((part) => part === '..' || part === '.')) {
+  if (!SAFE_KEY.test(key)) {
     throw new Error(`unsafe blob key: ${JSON.stringify(key)}`);
   }
 }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fsc, { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { mapLimited } from '../concurrency.ts';
 import { assertSafeKey, type BlobStat, type BlobStore, type PutOptions } from './blobstore.ts';
 
 /** Temp files live here until renamed into place; leftovers after a crash are garbage for `jacket fsck`. */
@@ -86,7 +87,7 @@ export class FsBlobStore implements BlobStore {
     const made = new Set<string>();
     const staged: Array<{ temp: string; target: string }> = [];
     try {
-      await inBatches(entries, 32, async ({ key, bytes }) => {
+      await mapLimited(entries, 32, async ({ key, bytes }) => {
         const target = this.pathOf(key);
         const dir = path.dirname(target);
         if (!made.has(dir)) {
@@ -98,7 +99,7 @@ export class FsBlobStore implements BlobStore {
         await fs.writeFile(temp, bytes, { flag: 'wx', mode: 0o644 });
       });
       if (!(await syncFileSystem(this.root))) {
-        await inBatches(staged, 16, async ({ temp }) => {
+        await mapLimited(staged, 16, async ({ temp }) => {
           const handle = await fs.open(temp, constants.O_RDONLY);
           try {
             await handle.sync();
@@ -107,7 +108,7 @@ export class FsBlobStore implements BlobStore {
           }
         });
       }
-      await inBatches(staged, 32, async ({ temp, target }) => fs.rename(temp, target));
+      await mapLimited(staged, 32, async ({ temp, target }) => fs.rename(temp, target));
       staged.length = 0;
       if (!(await syncFileSystem(this.root))) for (const dir of made) await syncDirectory(dir);
     } finally {
@@ -232,13 +233,4 @@ function syncFileSystem(dir: string): Promise<boolean> {
       resolve(!error);
     });
   });
-}
-
-async function inBatches<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }
