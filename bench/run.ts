@@ -4,7 +4,9 @@
  *  1. hits        wrk, 32 connections, on an already-made M rendition: Jacket by id and by ISBN vs nginx serving the
  *                 same bytes from disk. Servers pinned to CPU 0, wrk to CPU 1 (when there are two cores).
  *  2. misses      first requests for L renditions of fresh 1200×1800 JPEGs, two at a time, vs bare sharp doing the
- *                 same resize two at a time in one Node process.
+ *                 same resize two at a time in one Node process. Printed beside it, with no target: a bare node:http
+ *                 server doing only that resize per request (bench/bare-http.ts), driven by the same client, which
+ *                 shows how much of the budget plain HTTP in Node takes before Jacket does anything.
  *  3. bursts      400 concurrent requests for renditions not made yet, while wrk keeps asking for a hit.
  *  4. revalidation  a matching If-None-Match answers 304 (the no-work/no-read proof is test/revalidation.test.ts).
  *
@@ -12,6 +14,9 @@
  * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 5) for hits,
  * BENCH_MISS_ROUNDS (default 7) of BENCH_MISSES_PER_ROUND (default 60) for misses. Each target's verdict is the median
  * of per-round ratios: a round runs Jacket and its baseline back to back, so the machine's drift cancels out.
+ *
+ * For working on one part: BENCH_ONLY=hits or =misses runs only that part; BENCH_JACKET_FLAGS passes Node flags to the
+ * Jacket process alone (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -37,6 +42,8 @@ const BURST = 400;
 /** Fresh covers asked for before the miss rounds, unmeasured. */
 const MISS_WARMUP = 20;
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+/** Node flags for the Jacket process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (for working on it). */
+const JACKET_FLAGS = (process.env.BENCH_JACKET_FLAGS ?? '').split(' ').filter(Boolean);
 /** `hits` or `misses`: run only that part (for working on it). */
 const ONLY = process.env.BENCH_ONLY;
 const TWO_CORES = os.availableParallelism() >= 2;
@@ -362,7 +369,7 @@ try {
 
   // Jacket, as a user runs it.
   const jacketPort = await freePort();
-  const jacket = spawn(NODE, [path.join(ROOT, 'bin/jacket.js'), 'serve'], {
+  const jacket = spawn(NODE, [...JACKET_FLAGS, path.join(ROOT, 'bin/jacket.js'), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(jacketPort), HOST: '127.0.0.1', JACKET_DATA_DIR: dataDir, JACKET_ADMIN_TOKEN: 'bench-admin-token', LOG_LEVEL, JACKET_OL_RATE_LIMIT: 'off' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -511,6 +518,16 @@ http {
   // Jacket's CPU per rendition by thread kind, user+system milliseconds.
   const jacketThreads: string[] = [];
   const jacketPids = [jacket.pid!];
+  // The diagnostic third party: a bare node:http server doing only bare sharp's resize (bench/bare-http.ts).
+  const plainHttp = spawn(NODE, [path.join(ROOT, 'bench/bare-http.ts'), String(target.width), String(target.height)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(plainHttp);
+  const plainPort = await new Promise<number>((resolve, reject) => {
+    plainHttp.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port));
+    plainHttp.once('exit', (code) => reject(new Error(`bench/bare-http.ts exited with code ${code}`)));
+  });
+  const plainClients = [await LeanClient.open(`http://127.0.0.1:${plainPort}`), await LeanClient.open(`http://127.0.0.1:${plainPort}`)];
+  const plain: number[] = [];
+  const plainCpu: number[] = [];
   const missClients = [await LeanClient.open(jacketUrl), await LeanClient.open(jacketUrl)];
   // Warm-up, not measured: the miss path's code compiled, the store's folders made, as on a server that has been
   // running (bare sharp likewise makes one rendition before its clock starts).
@@ -518,6 +535,12 @@ http {
   await Promise.all(
     missClients.map(async (client) => {
       while (warm < warmCovers.length) await client.get(`/b/id/${warmCovers[warm++]!.id}-L.jpg`);
+    }),
+  );
+  warm = 0;
+  await Promise.all(
+    plainClients.map(async (client) => {
+      while (warm < warmCovers.length) await client.get(`/${encodeURIComponent(warmCovers[warm++]!.file)}`);
     }),
   );
   for (let round = 0; round < MISS_ROUNDS; round++) {
@@ -563,7 +586,22 @@ http {
       jacketMachine.push(((machine.busy - machineBefore.busy) * 1000) / set.length);
       steal.push(machine.steal - machineBefore.steal);
     };
-    // Alternate who goes first, so neither always runs on a warmer (or busier) machine.
+    const runPlain = async () => {
+      let next = 0;
+      const cpuBefore = await cpuSeconds([plainHttp.pid!]);
+      const started = performance.now();
+      await Promise.all(
+        plainClients.map(async (client) => {
+          while (next < set.length) {
+            const response = await client.get(`/${encodeURIComponent(set[next++]!.file)}`);
+            if (response.status !== 200) throw new Error(`bare node:http answered ${response.status}`);
+          }
+        }),
+      );
+      plain.push(set.length / ((performance.now() - started) / 1000));
+      plainCpu.push(((await cpuSeconds([plainHttp.pid!])) - cpuBefore) * 1000 / set.length);
+    };
+    // Alternate who goes first, so neither always runs on a warmer (or busier) machine. The diagnostic runs last.
     if (round % 2) {
       await runJacket();
       await runBare();
@@ -571,20 +609,29 @@ http {
       await runBare();
       await runJacket();
     }
+    await runPlain();
     log(
       `  round ${round + 1}: bare sharp ${fmt(bare.at(-1)!)}/s (${bareCpu.at(-1)!.toFixed(1)} ms CPU each), ` +
         `Jacket ${fmt(served.at(-1)!)}/s (${jacketCpu.at(-1)!.toFixed(1)} ms CPU each, client ${clientCpu.at(-1)!.toFixed(2)} ms); ` +
         `machine busy per rendition: bare sharp ${bareMachine.at(-1)!.toFixed(1)} ms, Jacket ${jacketMachine.at(-1)!.toFixed(1)} ms; stolen ${(steal.at(-1)! + steal.at(-2)!).toFixed(2)} s\n` +
-        `    Jacket's threads, user+system ms per rendition: ${jacketThreads.at(-1)}`,
+        `    Jacket's threads, user+system ms per rendition: ${jacketThreads.at(-1)}\n` +
+        `    diagnostic: bare node:http + sharp ${fmt(plain.at(-1)!)}/s (${plainCpu.at(-1)!.toFixed(1)} ms CPU each)`,
     );
   }
-  for (const client of missClients) client.close();
+  for (const client of [...missClients, ...plainClients]) client.close();
+  plainHttp.kill('SIGTERM');
   // As for hits: the verdict is the median of the per-round ratios (each round runs both back to back).
   const missRatio = median(served.map((rate, i) => rate / bare[i]!));
   const ratioOfMedians = median(served) / median(bare);
   log(`  medians: bare sharp ${fmt(median(bare))}/s, Jacket ${fmt(median(served))}/s (ratio of medians ${ratioOfMedians.toFixed(2)}×)`);
   log(`  per-round ratios: ${served.map((rate, i) => (rate / bare[i]!).toFixed(2)).join(', ')}; CPU ms per rendition, medians: bare sharp ${median(bareCpu).toFixed(1)}, Jacket ${median(jacketCpu).toFixed(1)}, client ${median(clientCpu).toFixed(2)}`);
+  const plainRatio = median(plain.map((rate, i) => rate / bare[i]!));
+  log(
+    `  diagnostic (no target): a bare node:http server doing only the resize reaches ${plainRatio.toFixed(2)}× bare sharp (median of per-round ratios; ` +
+      `${median(plainCpu).toFixed(1)} ms CPU per rendition): the share of the budget HTTP alone takes; Jacket reaches ${median(served.map((rate, i) => rate / plain[i]!)).toFixed(2)}× of it`,
+  );
   verdict('misses ≥ 0.85× bare sharp', `${missRatio.toFixed(2)}× (median of per-round ratios)`, missRatio >= 0.85);
+  if (ONLY === 'misses') throw new Stop();
 
   // 3. Bursts: 400 renditions nobody asked for yet (M and S of the miss corpus), all at once, while hits go on.
   log(`\n3. burst: ${BURST} concurrent requests for renditions not made yet, hits measured meanwhile`);
