@@ -7,20 +7,13 @@
  *   node bench/bare-http.ts <width> <height>
  */
 import http from 'node:http';
-import sharp from 'sharp';
+import { bareResize } from './bare-resize.ts';
 
 const width = Number(process.argv[2]);
 const height = Number(process.argv[3]);
-sharp.cache(false);
-
 const server = http.createServer((request, response) => {
   const file = decodeURIComponent((request.url ?? '/').slice(1));
-  sharp(file)
-    .autoOrient()
-    .resize(width, height, { fit: 'fill' })
-    .jpeg({ quality: 82 })
-    .toBuffer()
-    .then(
+  bareResize(file, width, height).then(
       (bytes) => {
         response.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': bytes.length });
         response.end(bytes);

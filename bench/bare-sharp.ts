@@ -6,7 +6,7 @@
  *   node bench/bare-sharp.ts <concurrency> <width> <height> <file>...
  */
 import fs from 'node:fs/promises';
-import sharp from 'sharp';
+import { bareResize } from './bare-resize.ts';
 
 const [concurrencyArg, widthArg, heightArg, ...files] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -14,7 +14,7 @@ const width = Number(widthArg);
 const height = Number(heightArg);
 const originals = await Promise.all(files.map((file) => fs.readFile(file)));
 
-const resize = (original: Buffer) => sharp(original).autoOrient().resize(width, height, { fit: 'fill' }).jpeg({ quality: 82 }).toBuffer();
+const resize = (original: Buffer) => bareResize(original, width, height);
 // One rendition before the clock starts (libvips' start-up and the first compilation), as the bench warms Jacket up.
 await resize(originals[0]!);
 

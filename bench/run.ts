@@ -529,20 +529,28 @@ http {
   const plain: number[] = [];
   const plainCpu: number[] = [];
   const missClients = [await LeanClient.open(jacketUrl), await LeanClient.open(jacketUrl)];
+  /** Ask for every cover of `covers` through `clients`, one request at a time per client; the rate per second. */
+  const drive = async (clients: LeanClient[], covers: typeof missCovers, pathOf: (cover: (typeof missCovers)[number]) => string): Promise<number> => {
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        while (next < covers.length) {
+          const response = await client.get(pathOf(covers[next++]!));
+          if (response.status !== 200 || response.contentType !== 'image/jpeg' || response.length < 1000) {
+            throw new Error(`miss answered ${response.status} ${response.contentType} (${response.length} bytes)`);
+          }
+        }
+      }),
+    );
+    return covers.length / ((performance.now() - started) / 1000);
+  };
+  const jacketPath = (cover: { id: number }) => `/b/id/${cover.id}-L.jpg`;
+  const plainPath = (cover: { file: string }) => `/${encodeURIComponent(cover.file)}`;
   // Warm-up, not measured: the miss path's code compiled, the store's folders made, as on a server that has been
   // running (bare sharp likewise makes one rendition before its clock starts).
-  let warm = 0;
-  await Promise.all(
-    missClients.map(async (client) => {
-      while (warm < warmCovers.length) await client.get(`/b/id/${warmCovers[warm++]!.id}-L.jpg`);
-    }),
-  );
-  warm = 0;
-  await Promise.all(
-    plainClients.map(async (client) => {
-      while (warm < warmCovers.length) await client.get(`/${encodeURIComponent(warmCovers[warm++]!.file)}`);
-    }),
-  );
+  await drive(missClients, warmCovers, jacketPath);
+  await drive(plainClients, warmCovers, plainPath);
   for (let round = 0; round < MISS_ROUNDS; round++) {
     const set = missCovers.slice(round * MISSES_PER_ROUND, (round + 1) * MISSES_PER_ROUND);
     const runBare = async () => {
@@ -560,24 +568,11 @@ http {
       steal.push(machine.steal - machineBefore.steal);
     };
     const runJacket = async () => {
-      let next = 0;
       const machineBefore = await machineCpu();
       const jacketCpuBefore = await cpuSeconds(jacketPids);
       const threadsBefore = await threadCpu(jacket.pid!);
       const clientCpuBefore = process.cpuUsage();
-      const started = performance.now();
-      await Promise.all(
-        missClients.map(async (client) => {
-          while (next < set.length) {
-            const cover = set[next++]!;
-            const response = await client.get(`/b/id/${cover.id}-L.jpg`);
-            if (response.status !== 200 || response.contentType !== 'image/jpeg' || response.length < 1000) {
-              throw new Error(`miss answered ${response.status} ${response.contentType} (${response.length} bytes)`);
-            }
-          }
-        }),
-      );
-      served.push(set.length / ((performance.now() - started) / 1000));
+      served.push(await drive(missClients, set, jacketPath));
       const client = process.cpuUsage(clientCpuBefore);
       jacketCpu.push(((await cpuSeconds(jacketPids)) - jacketCpuBefore) * 1000 / set.length);
       jacketThreads.push(threadCpuPer(threadsBefore, await threadCpu(jacket.pid!), set.length));
@@ -587,18 +582,8 @@ http {
       steal.push(machine.steal - machineBefore.steal);
     };
     const runPlain = async () => {
-      let next = 0;
       const cpuBefore = await cpuSeconds([plainHttp.pid!]);
-      const started = performance.now();
-      await Promise.all(
-        plainClients.map(async (client) => {
-          while (next < set.length) {
-            const response = await client.get(`/${encodeURIComponent(set[next++]!.file)}`);
-            if (response.status !== 200) throw new Error(`bare node:http answered ${response.status}`);
-          }
-        }),
-      );
-      plain.push(set.length / ((performance.now() - started) / 1000));
+      plain.push(await drive(plainClients, set, plainPath));
       plainCpu.push(((await cpuSeconds([plainHttp.pid!])) - cpuBefore) * 1000 / set.length);
     };
     // Alternate who goes first, so neither always runs on a warmer (or busier) machine. The diagnostic runs last.
