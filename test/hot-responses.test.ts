@@ -3,12 +3,13 @@ import { after, before, describe, test } from 'node:test';
 import { form, makeImage } from './helpers/images.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
-describe('hits answered by the hot path still behave like every other response', () => {
+// Both ways a hit is answered from the hot table: the raw-socket front, and Node's request event (front off).
+for (const [mode, env] of [['front on', {}], ['front off', { JACKET_HOT_FRONT: 'false' }]] as const) describe(`hits answered by the hot path still behave like every other response (${mode})`, () => {
   let jacket: RunningJacket;
   let id: number;
 
   before(async () => {
-    jacket = await startJacket();
+    jacket = await startJacket(env);
     const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes: await makeImage(400, 600) } }) });
     id = (await response.json()).id;
   });

@@ -13,9 +13,15 @@ export interface Validators {
   lastModified?: number;
 }
 
+/** The request headers a conditional GET is decided by (a request's `headers`, or the same two values from elsewhere). */
+export interface ConditionalHeaders {
+  'if-none-match'?: string | undefined;
+  'if-modified-since'?: string | undefined;
+}
+
 /** True when the client's copy is current: If-None-Match wins over If-Modified-Since (RFC 9110). */
-export function isNotModified(request: FastifyRequest, validators: Validators): boolean {
-  const ifNoneMatch = request.headers['if-none-match'];
+export function isNotModified(headers: ConditionalHeaders, validators: Validators): boolean {
+  const ifNoneMatch = headers['if-none-match'];
   if (ifNoneMatch !== undefined) {
     if (!validators.etag) return false;
     return ifNoneMatch.split(',').some((tag) => {
@@ -23,7 +29,7 @@ export function isNotModified(request: FastifyRequest, validators: Validators): 
       return t === '*' || t === validators.etag || t === `W/${validators.etag}`;
     });
   }
-  const ifModifiedSince = request.headers['if-modified-since'];
+  const ifModifiedSince = headers['if-modified-since'];
   if (ifModifiedSince && validators.lastModified !== undefined) {
     const since = Date.parse(ifModifiedSince);
     return !Number.isNaN(since) && Math.floor(validators.lastModified / 1000) <= Math.floor(since / 1000);

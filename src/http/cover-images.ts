@@ -54,7 +54,7 @@ export async function coverImageRoutes(app: FastifyInstance, services: Services)
     const validators = { etag: `"${cover.id}-${size.toLowerCase()}${suffix}"`, lastModified: cover.createdAt };
     reply.header('vary', 'Accept');
     setValidators(reply, validators, LONG_CACHE);
-    if (isNotModified(request, validators)) return reply.code(304).send();
+    if (isNotModified(request.headers, validators)) return reply.code(304).send();
     const target = openLibrarySize(cover.width, cover.height, size);
     const cached = renditions.peek(cover, target, format);
     if (cached) return reply.type(RENDITION_FORMATS[format].mime).send(cached);

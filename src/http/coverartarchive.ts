@@ -121,7 +121,7 @@ function sendBytes(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, 
   const validators = { etag };
   setValidators(reply, validators, cacheControl);
   reply.header('accept-ranges', 'bytes');
-  if (isNotModified(request, validators)) return reply.code(304).send();
+  if (isNotModified(request.headers, validators)) return reply.code(304).send();
   reply.type(mime);
   const range = request.headers.range;
   const ifRange = request.headers['if-range'];
@@ -326,7 +326,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
           const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
           // The listing changes with every edit: revalidate each time (cheap with the ETag).
           setValidators(reply, { etag }, 'no-cache');
-          if (isNotModified(request, { etag })) return reply.code(304).send();
+          if (isNotModified(request.headers, { etag })) return reply.code(304).send();
           return reply.type('application/json; charset=utf-8').send(body);
         }
         const match = /^mbid-([0-9a-fA-F-]{36})-(\d{1,15})(?:_thumb(\d+))?\.([a-zA-Z0-9]+)$/.exec(file);
@@ -348,7 +348,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         if (size === undefined || format === undefined) throw new JacketError(404, 'not_found', 'No such file.');
         const target = fitLongestSide(image.width, image.height, size);
         const etag = `"${image.sha256.slice(0, 32)}-${size}-${format}"`;
-        if (isNotModified(request, { etag })) {
+        if (isNotModified(request.headers, { etag })) {
           setValidators(reply, { etag }, LONG_CACHE);
           return reply.code(304).send();
         }

@@ -102,7 +102,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
 
     const validators = { etag: `"${cover.id}-${size}"`, lastModified: cover.createdAt };
     setValidators(reply, validators, SHORT_CACHE);
-    if (isNotModified(request, validators)) return reply.code(304).send();
+    if (isNotModified(request.headers, validators)) return reply.code(304).send();
 
     if (size === 'original') {
       const bytes = await renditions.original(cover);

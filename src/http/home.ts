@@ -62,7 +62,7 @@ export async function homeRoutes(app: FastifyInstance, services: Services): Prom
 
   function send(request: FastifyRequest, reply: FastifyReply, asset: Asset) {
     reply.header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
-    if (isNotModified(request, { etag: asset.etag })) return reply.code(304).send();
+    if (isNotModified(request.headers, { etag: asset.etag })) return reply.code(304).send();
     return reply.type(asset.type).send(asset.bytes);
   }
 

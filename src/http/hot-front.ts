@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import type { ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './operations.ts';
 
 /** What the front writes for one request: the status line and the resource's headers, then the body (none for a 304). */
@@ -11,14 +12,8 @@ export interface FrontAnswer {
   written(started: number): void;
 }
 
-/** The validators of a plain GET, as sent. */
-export interface FrontConditions {
-  ifNoneMatch: string | undefined;
-  ifModifiedSince: string | undefined;
-}
-
 /** Decides whether a plain GET of `target` is answered by the front (and with what), or left to Node's HTTP server. */
-export type FrontResponder = (target: string, conditions: FrontConditions) => FrontAnswer | undefined;
+export type FrontResponder = (target: string, conditions: ConditionalHeaders) => FrontAnswer | undefined;
 
 /**
  * A request the front takes: `GET <origin-form target> HTTP/1.1`, then header lines whose names are tokens and whose
@@ -200,13 +195,14 @@ export class HotFront {
     let hosts = 0;
     let close = false;
     let requestId: string | undefined;
-    const conditions: FrontConditions = { ifNoneMatch: undefined, ifModifiedSince: undefined };
+    const conditions: ConditionalHeaders = {};
     const lines = match[2]!;
     if (lines.length > 0) {
       for (const line of lines.slice(2).split('\r\n')) {
         const colon = line.indexOf(':');
         // Most headers (User-Agent, Accept, …) only need their name looked at; values are cut out where used.
-        switch (line.slice(0, colon).toLowerCase()) {
+        const name = line.slice(0, colon).toLowerCase();
+        switch (name) {
           case 'host':
             hosts++;
             break;
@@ -217,12 +213,9 @@ export class HotFront {
             break;
           }
           case 'if-none-match':
-            if (conditions.ifNoneMatch !== undefined) return 'not-mine';
-            conditions.ifNoneMatch = fieldValue(line, colon);
-            break;
           case 'if-modified-since':
-            if (conditions.ifModifiedSince !== undefined) return 'not-mine';
-            conditions.ifModifiedSince = fieldValue(line, colon);
+            if (conditions[name] !== undefined) return 'not-mine';
+            conditions[name] = fieldValue(line, colon);
             break;
           case 'x-request-id':
             if (requestId !== undefined) return 'not-mine';

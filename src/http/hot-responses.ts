@@ -1,10 +1,10 @@
 import http from 'node:http';
-import type { FastifyInstance, FastifyRequest, FastifyServerFactoryHandler } from 'fastify';
+import type { FastifyInstance, FastifyServerFactoryHandler } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import type { Services } from '../app.ts';
-import { isNotModified } from './common.ts';
+import { isNotModified, type ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './operations.ts';
-import { HotFront, type FrontAnswer, type FrontConditions } from './hot-front.ts';
+import { HotFront, type FrontAnswer } from './hot-front.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
 interface HotResponse {
@@ -16,8 +16,8 @@ interface HotResponse {
   body: Buffer;
   /** Found through an identifier other than id/olid: rate-limit hooks may apply, so Fastify must see it. */
   identifierLookup: boolean;
-  /** The Fastify route pattern that made it, for the request metrics. */
-  route: string;
+  /** The request metrics' labels for its 200 and 304 answers (the Fastify route pattern that made it). */
+  labels: Record<200 | 304, { method: 'GET'; route: string; status_code: string }>;
   /** The same answers, prepared for the front (status line and header lines). */
   front200: FrontAnswer;
   front304: FrontAnswer;
@@ -29,12 +29,29 @@ const MAX_BODY = 512 * 1024;
 /** Headers that belong to one response, not to the resource: Node writes its own framing; the request id is per request. */
 const FRAMING_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date', 'x-request-id']);
 
-function hasValidator(rawHeaders: string[]): boolean {
+/** What a hit needs of its request headers: the validators and the offered request id. */
+interface HitHeaders extends ConditionalHeaders {
+  'x-request-id'?: string | undefined;
+}
+
+/**
+ * The headers a hit needs, read from the raw list: `request.headers` is built lazily from it on first access, an
+ * object per request that a hit does not otherwise need. Repeats are treated as Node treats them: If-None-Match and
+ * X-Request-Id values joined with ", ", the first If-Modified-Since kept.
+ */
+function hitHeaders(rawHeaders: string[]): HitHeaders {
+  const found: HitHeaders = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if ((name.length === 13 || name.length === 17) && /^if-(none-match|modified-since)$/i.test(name)) return true;
+    if (name.length !== 12 && name.length !== 13 && name.length !== 17) continue;
+    const key = name.toLowerCase();
+    if (key !== 'x-request-id' && key !== 'if-none-match' && key !== 'if-modified-since') continue;
+    const value = rawHeaders[i + 1]!;
+    const before = found[key];
+    if (before === undefined) found[key] = value;
+    else if (key !== 'if-modified-since') found[key] = `${before}, ${value}`;
   }
-  return false;
+  return found;
 }
 
 /**
@@ -91,16 +108,10 @@ export class HotResponses {
     return entry;
   }
 
-  private notModified(entry: HotResponse, ifNoneMatch: string | undefined, ifModifiedSince: string | undefined): boolean {
-    if (ifNoneMatch === undefined && ifModifiedSince === undefined) return false;
-    const headers = { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince };
-    return isNotModified({ headers } as unknown as FastifyRequest, entry);
-  }
-
-  private frontAnswer(target: string, conditions: FrontConditions): FrontAnswer | undefined {
+  private frontAnswer(target: string, conditions: ConditionalHeaders): FrontAnswer | undefined {
     const entry = this.entryFor(target);
     if (!entry) return undefined;
-    return this.notModified(entry, conditions.ifNoneMatch, conditions.ifModifiedSince) ? entry.front304 : entry.front200;
+    return isNotModified(conditions, entry) ? entry.front304 : entry.front200;
   }
 
   /** The same answers on Node's own request event: connections the front handed over, or no front at all. */
@@ -109,15 +120,14 @@ export class HotResponses {
     const entry = this.entryFor(request.url ?? '');
     if (!entry) return false;
     const started = performance.now();
-    // `request.headers` is built lazily from rawHeaders on first access: look for a validator in the raw list and
-    // build the object only for conditional requests.
-    if (hasValidator(request.rawHeaders) && isNotModified(request as unknown as FastifyRequest, entry)) {
-      response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', requestIdFor(request.headers['x-request-id'])]);
+    const headers = hitHeaders(request.rawHeaders);
+    if (isNotModified(headers, entry)) {
+      response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', requestIdFor(headers['x-request-id'])]);
       response.end();
       this.served(entry, 304, started);
       return true;
     }
-    response.writeHead(200, [...entry.headers, 'x-request-id', requestIdFor(request.headers['x-request-id'])]);
+    response.writeHead(200, [...entry.headers, 'x-request-id', requestIdFor(headers['x-request-id'])]);
     response.end(entry.body);
     this.served(entry, 200, started);
     return true;
@@ -132,7 +142,7 @@ export class HotResponses {
       // Rendition bytes served from memory, as far as the rendition metrics are concerned.
       this.services.renditions.stats.memoryHits++;
     }
-    const labels = { method: 'GET', route: entry.route, status_code: String(status) };
+    const labels = entry.labels[status];
     this.services.metrics.httpRequests.inc(labels);
     this.services.metrics.httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
   }
@@ -173,6 +183,7 @@ export class HotResponses {
           }
           const etag = reply.getHeader('etag');
           const lastModified = reply.getHeader('last-modified');
+          const route = request.routeOptions.url ?? 'unmatched';
           const entry = {
             headers: ['content-type', contentType, ...notModifiedHeaders, 'content-length', String(body.length)],
             notModifiedHeaders,
@@ -180,7 +191,7 @@ export class HotResponses {
             lastModified: typeof lastModified === 'string' ? Date.parse(lastModified) : undefined,
             body,
             identifierLookup,
-            route: request.routeOptions.url ?? 'unmatched',
+            labels: { 200: { method: 'GET', route, status_code: '200' }, 304: { method: 'GET', route, status_code: '304' } },
           } as HotResponse;
           entry.front200 = this.frontAnswerFor(entry, 200, entry.headers, body);
           entry.front304 = this.frontAnswerFor(entry, 304, notModifiedHeaders, undefined);

@@ -190,7 +190,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     const lastModified = path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt);
     const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified };
     setValidators(reply, validators, path.key === 'id' ? LONG_CACHE : SHORT_CACHE);
-    if (isNotModified(request, validators)) return reply.code(304).send();
+    if (isNotModified(request.headers, validators)) return reply.code(304).send();
     if (!path.size && format === 'jpeg') {
       // The original, byte-identical, with its true content type (whatever extension was asked).
       const bytes = await renditions.original(cover);
