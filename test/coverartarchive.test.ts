@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { caaImageIdAt } from '../src/catalogue/releases.ts';
 import { JacketError } from '../src/errors.ts';
@@ -218,9 +219,24 @@ describe('Cover Art Archive API', () => {
 
   test('files: ETag, 304 and byte ranges', async () => {
     const path = `/download/mbid-${RELEASE}/mbid-${RELEASE}-${back.id}.jpg`;
+    // Revalidating an original reads nothing: the 304 is decided before any blob is loaded.
+    const reads: string[] = [];
+    const { blobs } = jacket.services;
+    const get = blobs.get;
+    blobs.get = async (key) => {
+      reads.push(key);
+      return get.call(blobs, key);
+    };
+    const known = `"${createHash('sha256').update(smallJpeg).digest('hex').slice(0, 32)}"`;
+    try {
+      assert.equal((await jacket.get(path, { headers: { 'if-none-match': known } })).status, 304);
+    } finally {
+      blobs.get = get;
+    }
+    assert.deepEqual(reads, []);
     const whole = await jacket.get(path);
     const etag = whole.headers.get('etag')!;
-    assert.ok(etag);
+    assert.equal(etag, known);
     assert.equal(whole.headers.get('accept-ranges'), 'bytes');
     assert.equal((await jacket.get(path, { headers: { 'if-none-match': etag } })).status, 304);
     const part = await jacket.get(path, { headers: { range: 'bytes=0-9' } });

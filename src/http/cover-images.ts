@@ -56,9 +56,6 @@ export async function coverImageRoutes(app: FastifyInstance, services: Services)
     setValidators(reply, validators, LONG_CACHE);
     if (isNotModified(request.headers, validators)) return reply.code(304).send();
     const target = openLibrarySize(cover.width, cover.height, size);
-    const cached = renditions.peek(cover, target, format);
-    if (cached) return reply.type(RENDITION_FORMATS[format].mime).send(cached);
-    const rendition = await renditions.get(cover, target, format);
-    return reply.type(rendition.mime).send(rendition.bytes);
+    return reply.type(RENDITION_FORMATS[format].mime).send(await renditions.bytes(cover, target, format));
   });
 }

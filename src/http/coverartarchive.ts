@@ -21,6 +21,11 @@ export interface ArtSegment {
 
 const ALLOW = 'GET, HEAD, OPTIONS';
 
+/** `250`, `500` or `1200` as a thumbnail size; undefined for anything else. */
+function thumbnailSize(text: string): ThumbnailSize | undefined {
+  return CAA_THUMBNAIL_SIZES.find((candidate) => String(candidate) === text);
+}
+
 /**
  * `front`, `back` or an id (its leading digits), then optionally `-{250|500|1200}` split at the rightmost dash, then
  * an ignored extension. Undefined when the segment cannot be valid (→ 400).
@@ -34,7 +39,7 @@ export function parseArtSegment(segment: string): ArtSegment | undefined {
   const dash = stem.lastIndexOf('-');
   if (dash !== -1) {
     const suffix = stem.slice(dash + 1);
-    size = CAA_THUMBNAIL_SIZES.find((candidate) => String(candidate) === suffix);
+    size = thumbnailSize(suffix);
     if (size === undefined) return undefined;
     base = stem.slice(0, dash);
   }
@@ -116,12 +121,16 @@ export function releaseListing(services: Services, base: string, release: string
   };
 }
 
-/** Serve immutable bytes: validators, 304, a single byte range (206/416). */
-function sendBytes(request: FastifyRequest, reply: FastifyReply, bytes: Buffer, mime: string, etag: string, cacheControl: string): FastifyReply {
+/**
+ * Serve immutable bytes: validators, 304, a single byte range (206/416). The bytes are loaded only once the answer is
+ * known not to be a 304, so revalidating costs no image work and no blob read.
+ */
+async function sendBytes(request: FastifyRequest, reply: FastifyReply, load: () => Promise<Buffer>, mime: string, etag: string, cacheControl: string): Promise<FastifyReply> {
   const validators = { etag };
   setValidators(reply, validators, cacheControl);
   reply.header('accept-ranges', 'bytes');
   if (isNotModified(request.headers, validators)) return reply.code(304).send();
+  const bytes = await load();
   reply.type(mime);
   const range = request.headers.range;
   const ifRange = request.headers['if-range'];
@@ -339,21 +348,19 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         if (match[3] === undefined) {
           const trueExtension = extensionForMime(image.mime);
           if (extension !== trueExtension && !(extension === 'jpeg' && trueExtension === 'jpg')) throw new JacketError(404, 'not_found', 'No such file.');
-          const bytes = await renditions.original(image);
-          if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
-          return sendBytes(request, reply, bytes, image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
+          const original = async () => {
+            const bytes = await renditions.original(image);
+            if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
+            return bytes;
+          };
+          return await sendBytes(request, reply, original, image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
         }
-        const size = CAA_THUMBNAIL_SIZES.find((candidate) => String(candidate) === match[3]);
+        const size = thumbnailSize(match[3]);
         const format: RenditionFormat | undefined = extension === 'jpg' ? 'jpeg' : extension === 'webp' || extension === 'avif' ? extension : undefined;
         if (size === undefined || format === undefined) throw new JacketError(404, 'not_found', 'No such file.');
         const target = fitLongestSide(image.width, image.height, size);
-        const etag = `"${image.sha256.slice(0, 32)}-${size}-${format}"`;
-        if (isNotModified(request.headers, { etag })) {
-          setValidators(reply, { etag }, LONG_CACHE);
-          return reply.code(304).send();
-        }
-        const bytes = renditions.peek(image, target, format) ?? (await renditions.get(image, target, format)).bytes;
-        return sendBytes(request, reply, bytes, RENDITION_FORMATS[format].mime, etag, LONG_CACHE);
+        const thumbnail = async () => renditions.bytes(image, target, format);
+        return await sendBytes(request, reply, thumbnail, RENDITION_FORMATS[format].mime, `"${image.sha256.slice(0, 32)}-${size}-${format}"`, LONG_CACHE);
       } catch (error) {
         if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
         throw error;

@@ -198,10 +198,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       return reply.type(cover.mime).send(bytes);
     }
     const target: Dimensions = path.size ? openLibrarySize(cover.width, cover.height, path.size) : { width: cover.width, height: cover.height };
-    const cached = renditions.peek(cover, target, format);
-    if (cached) return reply.type(RENDITION_FORMATS[format].mime).send(cached);
-    const rendition = await renditions.get(cover, target, format);
-    return reply.type(rendition.mime).send(rendition.bytes);
+    return reply.type(RENDITION_FORMATS[format].mime).send(await renditions.bytes(cover, target, format));
   }
 
   async function requireUploader(request: FastifyRequest) {

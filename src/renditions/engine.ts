@@ -80,6 +80,11 @@ export class RenditionEngine {
     return bytes;
   }
 
+  /** A rendition's bytes: at once when they are in memory (no promise, no I/O), else through `get`. */
+  bytes(original: OriginalRef, target: Dimensions, format: RenditionFormat): Buffer | Promise<Buffer> {
+    return this.peek(original, target, format) ?? this.get(original, target, format).then((rendition) => rendition.bytes);
+  }
+
   keyOf(original: OriginalRef, target: Dimensions, format: RenditionFormat): string {
     return renditionKey(original.sha256, target.width, target.height, RENDITION_FORMATS[format].extension);
   }
