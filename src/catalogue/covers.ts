@@ -301,6 +301,21 @@ export class CoverCatalogue {
     return rows[0] ? toCover(rows[0]) : undefined;
   }
 
+  /** Covers waiting for a moderation decision (not deleted), oldest first. */
+  async pendingCovers(limit: number, offset: number): Promise<Cover[]> {
+    const rows = await this.db
+      .selectFrom('covers')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('deleted', '=', 0)
+      .orderBy('created_at', 'asc')
+      .orderBy('id', 'asc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return rows.map(toCover);
+  }
+
   /** A cover that may be served to the public: not deleted, approved. */
   async visibleCover(id: number): Promise<Cover | undefined> {
     const cover = await this.getCover(id);

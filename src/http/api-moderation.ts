@@ -86,21 +86,7 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
     async (request) => {
       await auth.require(request, 'admin');
       const { limit, offset } = request.query as { limit: number; offset: number };
-      const rows = await services.db
-        .selectFrom('covers')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('deleted', '=', 0)
-        .orderBy('created_at', 'asc')
-        .orderBy('id', 'asc')
-        .offset(offset)
-        .limit(limit)
-        .execute();
-      const pending = [];
-      for (const row of rows) {
-        const cover = await catalogue.getCover(Number(row.id));
-        if (cover) pending.push(await coverRecord(services, cover));
-      }
+      const pending = await Promise.all((await catalogue.pendingCovers(limit, offset)).map((cover) => coverRecord(services, cover)));
       const pendingImages = (await services.releases.pendingImages(limit, offset)).map((image) => imageJson(publicBase(request, services.config), image));
       return { enabled: services.moderation, pending, pendingImages };
     },

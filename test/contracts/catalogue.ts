@@ -114,8 +114,11 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
       const cover = await catalogue.addCover(newCover({ olid: 'OL50M', olidKind: 'edition', status: 'pending' }));
       assert.equal(await catalogue.visibleCover(cover.id), undefined);
       assert.equal(await catalogue.coverForOlid('OL50M'), undefined);
+      const waiting = await catalogue.pendingCovers(200, 0);
+      assert.deepEqual(waiting.map((pending) => [pending.id, pending.olid, pending.status]), [[cover.id, 'OL50M', 'pending']]);
       assert.equal(await catalogue.setStatus(cover.id, 'approved'), true);
       assert.equal((await catalogue.visibleCover(cover.id))?.id, cover.id);
+      assert.deepEqual(await catalogue.pendingCovers(200, 0), []);
     });
 
     test('query: newest modification first, by category and olids, with offset and limit', async () => {
