@@ -201,6 +201,19 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     return reply.type(RENDITION_FORMATS[format].mime).send(await renditions.bytes(cover, target, format));
   }
 
+  /** The cover an upload form (either form: upload2 or the legacy upload) describes, its image under `data` or `file`. */
+  function addCoverFromForm(form: FormData, category: Category, olid: string | undefined): Promise<Cover> {
+    return ingest.addCover({
+      category,
+      olid,
+      bytes: form.files.find((file) => file.field === 'data' || file.field === 'file')?.bytes,
+      sourceUrl: first(form, 'source_url'),
+      author: first(form, 'author'),
+      identifiers: identifiersFromForm(form),
+      status: services.moderation ? 'pending' : 'approved',
+    });
+  }
+
   async function requireUploader(request: FastifyRequest) {
     return auth.require(request, 'upload');
   }
@@ -261,15 +274,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       try {
         await requireUploader(request);
         const form = await readForm(request, config.maxUploadBytes);
-        const cover = await ingest.addCover({
-          category,
-          olid: first(form, 'olid'),
-          bytes: form.files.find((file) => file.field === 'data' || file.field === 'file')?.bytes,
-          sourceUrl: first(form, 'source_url'),
-          author: first(form, 'author'),
-          identifiers: identifiersFromForm(form),
-          status: services.moderation ? 'pending' : 'approved',
-        });
+        const cover = await addCoverFromForm(form, category, first(form, 'olid'));
         return reply.send({ ok: 'true', id: cover.id, status: cover.status });
       } catch (error) {
         return sendUploadError(reply, error);
@@ -283,15 +288,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         form = await readForm(request, config.maxUploadBytes);
         const olid = first(form, 'olid');
         if (!olid) throw new JacketError(400, 'invalid_olid', 'The legacy upload form needs an olid.');
-        const cover = await ingest.addCover({
-          category,
-          olid,
-          bytes: form.files.find((file) => file.field === 'file' || file.field === 'data')?.bytes,
-          sourceUrl: first(form, 'source_url'),
-          author: first(form, 'author'),
-          identifiers: identifiersFromForm(form),
-          status: services.moderation ? 'pending' : 'approved',
-        });
+        const cover = await addCoverFromForm(form, category, olid);
         return reply.code(303).header('location', redirectLocation(first(form, 'success_url')) ?? `/${category}/id/${cover.id}.json`).send();
       } catch (error) {
         const failureUrl = form ? first(form, 'failure_url') : undefined;
