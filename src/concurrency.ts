@@ -1,4 +1,4 @@
-/** Small helpers to keep a bounded number of promises in flight. */
+/** Small helpers for promises in flight: bounded concurrency, one call per key. */
 
 /** Run `fn` over `items` with at most `concurrency` at once; results in input order. */
 export async function mapLimited<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
@@ -25,4 +25,13 @@ export async function* mapOrdered<T, R>(source: AsyncIterable<T>, concurrency: n
     if (window.length >= concurrency) yield await window.shift()!;
   }
   while (window.length > 0) yield await window.shift()!;
+}
+
+/** Join the call already running under `key`, or start one; it is forgotten once it settles. */
+export function singleFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  const running = inFlight.get(key);
+  if (running) return running;
+  const work = start().finally(() => inFlight.delete(key));
+  inFlight.set(key, work);
+  return work;
 }

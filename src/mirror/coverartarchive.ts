@@ -1,6 +1,7 @@
 import type { Services } from '../app.ts';
 import { parseTypeNames } from '../catalogue/releases.ts';
 import { parseMbid } from '../identifiers/index.ts';
+import { singleFlight } from '../concurrency.ts';
 import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
 
 interface UpstreamImage {
@@ -55,16 +56,11 @@ export class CoverArtArchiveMirror {
   async fill(entity: 'release' | 'release-group', mbid: string): Promise<boolean> {
     const cacheKey = `mirror-negative:caa/${entity}/${mbid}`;
     if (await this.services.limits.peek(cacheKey)) return false;
-    const pending = this.inFlight.get(cacheKey);
-    if (pending) return pending;
-    const work = (entity === 'release' ? this.fillRelease(mbid) : this.fillReleaseGroup(mbid))
-      .then(async (filled) => {
-        if (!filled) await this.services.limits.increment(cacheKey, 1, Date.now() + this.negativeTtlMs);
-        return filled;
-      })
-      .finally(() => this.inFlight.delete(cacheKey));
-    this.inFlight.set(cacheKey, work);
-    return work;
+    return singleFlight(this.inFlight, cacheKey, async () => {
+      const filled = await (entity === 'release' ? this.fillRelease(mbid) : this.fillReleaseGroup(mbid));
+      if (!filled) await this.services.limits.increment(cacheKey, 1, Date.now() + this.negativeTtlMs);
+      return filled;
+    });
   }
 
   private async listing(path: string): Promise<UpstreamListing | undefined> {

@@ -1,6 +1,7 @@
 import type { Services } from '../app.ts';
 import type { Category, Cover, IdentifierInput } from '../catalogue/covers.ts';
 import { CATEGORY_OLID_KIND, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import { singleFlight } from '../concurrency.ts';
 import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
 
 interface UpstreamCoverJson {
@@ -38,17 +39,13 @@ export class OpenLibraryMirror {
     if (canonical === undefined) return undefined;
     const cacheKey = `mirror-negative:${category}/${key}/${canonical}`;
     if (await this.services.limits.peek(cacheKey)) return undefined;
-    const pending = this.inFlight.get(cacheKey);
-    if (pending) return pending;
-    const work = this.fetch(category, key, value, canonical, cacheKey)
-      .catch((error: unknown) => {
+    return singleFlight(this.inFlight, cacheKey, () =>
+      this.fetch(category, key, value, canonical, cacheKey).catch((error: unknown) => {
         // An upstream cover we cannot take (invalid image, over the limits) is absent as far as clients can tell.
         if (isUnusable(error)) return this.rememberAbsent(cacheKey);
         throw error;
-      })
-      .finally(() => this.inFlight.delete(cacheKey));
-    this.inFlight.set(cacheKey, work);
-    return work;
+      }),
+    );
   }
 
   private async rememberAbsent(cacheKey: string): Promise<undefined> {
