@@ -559,10 +559,36 @@ export class ReleaseCatalogue {
     return row !== undefined;
   }
 
-  /** Every release with at least one image, in MBID order (export). */
-  async releasesWithImages(): Promise<string[]> {
-    const rows = await this.db.selectFrom('caa_images').select('release').distinct().where('status', '<>', 'rejected').orderBy('release').execute();
-    return rows.map((row) => row.release);
+  /**
+   * Every release with at least one image (rejected ones aside), in MBID order, read a page at a time: an export of
+   * millions of releases never holds every MBID at once.
+   */
+  async *releasesWithImages(pageSize = 500): AsyncGenerator<string> {
+    let after = '';
+    for (;;) {
+      const rows = await this.db
+        .selectFrom('caa_images')
+        .select('release')
+        .distinct()
+        .where('status', '<>', 'rejected')
+        .where('release', '>', after)
+        .orderBy('release')
+        .limit(pageSize)
+        .execute();
+      for (const row of rows) yield row.release;
+      if (rows.length < pageSize) return;
+      after = rows[rows.length - 1]!.release;
+    }
+  }
+
+  /** How many releases `releasesWithImages` yields. */
+  async countReleasesWithImages(): Promise<number> {
+    const row = await this.db
+      .selectFrom('caa_images')
+      .select((eb) => eb.fn.count<number>('release').distinct().as('count'))
+      .where('status', '<>', 'rejected')
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
   }
 }
 

@@ -22,7 +22,6 @@ export interface CaaTransferSummary {
   problems: Problems;
 }
 
-const PAGE = 500;
 
 async function writeAtomically(file: string, bytes: Buffer | string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -41,25 +40,6 @@ async function sizeOf(file: string): Promise<number | undefined> {
     return (await fs.stat(file)).size;
   } catch {
     return undefined;
-  }
-}
-
-/** Releases that have images, in MBID order, a page at a time (the export never holds every MBID at once). */
-async function* releasesWithImages(services: Services): AsyncGenerator<string> {
-  let after = '';
-  for (;;) {
-    const rows = await services.db
-      .selectFrom('caa_images')
-      .select('release')
-      .distinct()
-      .where('status', '<>', 'rejected')
-      .where('release', '>', after)
-      .orderBy('release')
-      .limit(PAGE)
-      .execute();
-    if (rows.length === 0) return;
-    for (const row of rows) yield row.release;
-    after = rows[rows.length - 1]!.release;
   }
 }
 
@@ -91,14 +71,9 @@ export async function exportCoverArtArchive(services: Services, outDir: string, 
     const code = (error as { code?: string }).code;
     throw new UsageError(code === 'EEXIST' || code === 'ENOTDIR' ? `${outDir} exists and is not a folder` : `cannot write ${outDir}: ${(error as Error).message}`);
   }
-  const countRow = await services.db
-    .selectFrom('caa_images')
-    .select((eb) => eb.fn.count<number>('release').distinct().as('count'))
-    .where('status', '<>', 'rejected')
-    .executeTakeFirstOrThrow();
-  const bar = progress({ label: 'export coverartarchive', unit: 'releases', total: Number(countRow.count) });
+  const bar = progress({ label: 'export coverartarchive', unit: 'releases', total: await services.releases.countReleasesWithImages() });
   try {
-    for await (const mbid of releasesWithImages(services)) {
+    for await (const mbid of services.releases.releasesWithImages()) {
       const folder = path.join(outDir, `mbid-${mbid}`);
       await fs.mkdir(folder, { recursive: true });
       const images = await services.releases.imagesOf(mbid);

@@ -32,6 +32,12 @@ function refusal(status: number, code: string) {
 }
 
 /** What the Cover Art Archive side of the catalogue must do on every database engine. */
+async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const collected: T[] = [];
+  for await (const item of items) collected.push(item);
+  return collected;
+}
+
 export function releaseCatalogueContract(name: string, open: () => Promise<CatalogueFixture>): void {
   describe(`ReleaseCatalogue contract: ${name}`, () => {
     let db: CatalogueDb;
@@ -222,7 +228,18 @@ export function releaseCatalogueContract(name: string, open: () => Promise<Catal
       // The last image leaves the release without images, which no longer counts as a release with images.
       for (const image of listed) await releases.deleteImage(image.id);
       assert.deepEqual(await releases.imagesOf(mbid), []);
-      assert.equal((await releases.releasesWithImages()).includes(mbid), false);
+      assert.equal((await all(releases.releasesWithImages())).includes(mbid), false);
+    });
+
+    test('releases with images: every one once, in MBID order, across pages; counted alike', async () => {
+      const made = [randomUUID(), randomUUID(), randomUUID()];
+      for (const mbid of made) await releases.addImage(mbid, newImage());
+      const whole = await all(releases.releasesWithImages());
+      assert.deepEqual(await all(releases.releasesWithImages(1)), whole, 'pages of one give the same list');
+      assert.deepEqual(whole, [...whole].sort());
+      assert.equal(new Set(whole).size, whole.length);
+      for (const mbid of made) assert.ok(whole.includes(mbid));
+      assert.equal(await releases.countReleasesWithImages(), whole.length);
     });
 
     test('moderation: pending is listed but not approved; reject takes it out of the order; re-approve puts it last', async () => {
