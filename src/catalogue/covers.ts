@@ -96,6 +96,29 @@ function coverRow(input: NewCover, decided: { id: number; category: Category; ol
 
 export type Executor = CatalogueDb | Transaction<Database>;
 
+/**
+ * A counter in the `sequences` table: the next value, or with `requested` (an id kept from an import), the counter
+ * moved past it if it was behind and `requested` itself. Update first, read never: the row stays locked (PostgreSQL)
+ * or the transaction stays a writer (SQLite) from the first statement, so two writers never read the same value.
+ */
+export async function advanceSequence(trx: Executor, name: string, requested?: number): Promise<number> {
+  if (requested !== undefined) {
+    await trx
+      .updateTable('sequences')
+      .set({ value: sql<number>`CASE WHEN value < ${requested} THEN ${requested} ELSE value END` })
+      .where('name', '=', name)
+      .execute();
+    return requested;
+  }
+  const row = await trx
+    .updateTable('sequences')
+    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .where('name', '=', name)
+    .returning('value')
+    .executeTakeFirstOrThrow();
+  return Number(row.value);
+}
+
 const CATEGORY_FOR_KIND: Record<OlidKind, Category> = { edition: 'b', work: 'w', author: 'a' };
 
 /** Covers, the entities they belong to, and the identifiers that find them. Knows nothing of HTTP. */
@@ -118,22 +141,8 @@ export class CoverCatalogue {
     this.onChange?.();
   }
 
-  private async nextId(trx: Executor, requested?: number): Promise<number> {
-    if (requested !== undefined) {
-      await trx
-        .updateTable('sequences')
-        .set({ value: sql<number>`CASE WHEN value < ${requested} THEN ${requested} ELSE value END` })
-        .where('name', '=', 'cover_id')
-        .execute();
-      return requested;
-    }
-    const row = await trx
-      .updateTable('sequences')
-      .set((eb) => ({ value: eb('value', '+', 1) }))
-      .where('name', '=', 'cover_id')
-      .returning('value')
-      .executeTakeFirstOrThrow();
-    return Number(row.value);
+  private nextId(trx: Executor, requested?: number): Promise<number> {
+    return advanceSequence(trx, 'cover_id', requested);
   }
 
   async ensureEntity(trx: Executor, olid: string, kind: OlidKind, now = Date.now()): Promise<void> {

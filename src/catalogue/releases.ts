@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import { JacketError } from '../errors.ts';
-import { storedImageColumns, storedImageOf, type Executor, type StoredImage } from './covers.ts';
+import { advanceSequence, storedImageColumns, storedImageOf, type Executor, type StoredImage } from './covers.ts';
 import type { CatalogueDb } from './db.ts';
 import type { CaaImagesTable, CaaReleasesTable } from './schema.ts';
 
@@ -261,25 +260,8 @@ export class ReleaseCatalogue {
   }
 
   private async logEdit(trx: Executor, action: string, release: string, imageId: number | null, requestedId?: number): Promise<number> {
-    let id: number;
-    if (requestedId !== undefined) {
-      await trx
-        .updateTable('sequences')
-        .set({ value: sql<number>`CASE WHEN value < ${requestedId} THEN ${requestedId} ELSE value END` })
-        .where('name', '=', 'caa_edit_id')
-        .execute();
-      const exists = await trx.selectFrom('caa_edits').select('id').where('id', '=', requestedId).executeTakeFirst();
-      if (exists) return requestedId;
-      id = requestedId;
-    } else {
-      const row = await trx
-        .updateTable('sequences')
-        .set((eb) => ({ value: eb('value', '+', 1) }))
-        .where('name', '=', 'caa_edit_id')
-        .returning('value')
-        .executeTakeFirstOrThrow();
-      id = Number(row.value);
-    }
+    const id = await advanceSequence(trx, 'caa_edit_id', requestedId);
+    if (requestedId !== undefined && (await trx.selectFrom('caa_edits').select('id').where('id', '=', requestedId).executeTakeFirst())) return requestedId;
     await trx.insertInto('caa_edits').values({ id, action, release, image_id: imageId, created_at: this.now() }).execute();
     return id;
   }
