@@ -9,6 +9,8 @@ import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.t
 import { startS3, uniqueName } from './helpers/backends.ts';
 import { S3BlobStore } from '../src/storage/s3.ts';
 import { renditionKey } from '../src/storage/blobstore.ts';
+import { BLOB_REFERENCE_SOURCES } from '../src/fsck.ts';
+import { CompiledQuery } from 'kysely';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const anHourAgo = () => new Date(Date.now() - 3600_000);
@@ -193,5 +195,36 @@ test('on S3 storage the grace period holds: a fresh orphan object is left alone 
   } finally {
     await fs.rm(dataDir, { recursive: true, force: true });
     await s3.close();
+  }
+});
+
+test('the re-check before a removal finds a blob by index, not by reading a whole table', async () => {
+  const dataDir = await makeTempDir('jacket-fsck-plan-');
+  const jacket = await startJacket({ JACKET_DATA_DIR: dataDir });
+  try {
+    const { db } = jacket.services;
+    // Capture the statements fsck's own re-check runs, then ask SQLite how it would run each.
+    const statements: CompiledQuery[] = [];
+    const capturing = db.withPlugin({
+      transformQuery: (args) => {
+        statements.push(db.getExecutor().compileQuery(args.node, args.queryId));
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    for (const source of BLOB_REFERENCE_SOURCES) {
+      assert.equal(await source.refersTo!(capturing, { key: 'originals/00/00/none' }), false);
+      assert.equal(await source.refersTo!(capturing, { sha256: '0'.repeat(64) }), false);
+    }
+    assert.equal(statements.length, 4);
+    for (const statement of statements) {
+      const plan = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${statement.sql}`, [...statement.parameters]));
+      const details = plan.rows.map((row) => row.detail).join('; ');
+      assert.doesNotMatch(details, /\bSCAN\b/, `${statement.sql}: ${details}`);
+      assert.match(details, /^SEARCH \w+ USING (COVERING )?INDEX/, `${statement.sql}: ${details}`);
+    }
+  } finally {
+    await jacket.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -6,6 +6,7 @@ import * as m010 from './010_mirror.ts';
 import * as m011 from './011_caa_image_status.ts';
 import * as m012 from './012_bulk_links.ts';
 import * as m013 from './013_mirror_releases.ts';
+import * as m014 from './014_blob_indexes.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '011_caa_image_status': m011,
   '012_bulk_links': m012,
   '013_mirror_releases': m013,
+  '014_blob_indexes': m014,
 };
