@@ -9,8 +9,16 @@ import SQLite from 'better-sqlite3';
 import { createTestDatabase, explainMissing, TEST_DATABASE_URL, type TestDatabase } from './helpers/backends.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './helpers/server.ts';
+import { newSecret } from '../src/catalogue/keys.ts';
 
 const run = promisify(execFile);
+
+test('a secret never begins with "-", so the command line never reads one as an option; it stays 256 bits', () => {
+  for (let i = 0; i < 5000; i++) {
+    const secret = newSecret();
+    assert.match(secret, /^[A-Za-z0-9_][A-Za-z0-9_-]{42}$/);
+  }
+});
 const root = path.resolve(import.meta.dirname, '..');
 
 /** `jacket …` as a separate process, with the same settings (data directory, and `env`) as the running server. */

@@ -34,6 +34,17 @@ export interface NewKey {
   permissions?: KeyPermission[];
 }
 
+/**
+ * A new secret: 256 random bits in base64url, drawn again when it would begin with `-` (one in 64), so a secret can
+ * always be given to a command (`jacket keys revoke <secret>`) without being read as an option.
+ */
+export function newSecret(): string {
+  for (;;) {
+    const secret = randomBytes(32).toString('base64url');
+    if (!secret.startsWith('-')) return secret;
+  }
+}
+
 /** Hash of a secret as stored. Secrets are 256 random bits, so one unsalted SHA-256 cannot be inverted by guessing. */
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -105,7 +116,7 @@ export class KeyService {
 
   /** Make a key. The secret is returned here once and never again; only its hash is stored. */
   async create(input: NewKey, now = Date.now()): Promise<{ secret: string; key: DeveloperKey }> {
-    const secret = randomBytes(32).toString('base64url');
+    const secret = newSecret();
     const row: DeveloperKeysTable = {
       id: `k_${randomBytes(8).toString('hex')}`,
       secret_sha256: hashSecret(secret),
