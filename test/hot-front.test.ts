@@ -246,6 +246,36 @@ describe('the hot front: hits answered from the socket, everything else handed t
     }
   });
 
+  test('a connection idle for longer than keepAliveTimeout is closed; one that keeps asking is not', async () => {
+    const server = jacket.app.server;
+    const saved = server.keepAliveTimeout;
+    server.keepAliveTimeout = 600;
+    try {
+      const idleClosed = front().stats.idleClosed;
+      const idle = await RawClient.connect(jacket.url);
+      const busy = await RawClient.connect(jacket.url);
+      idle.send(get(hitPath));
+      assert.equal((await idle.response()).status, 200);
+      const started = Date.now();
+      // The busy connection asks every 200 ms, well past the idle one's limit.
+      for (let i = 0; i < 8; i++) {
+        busy.send(get(hitPath));
+        const response = await busy.response();
+        assert.equal(response.status, 200);
+        assert.equal(header(response, 'keep-alive'), 'timeout=0');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await idle.closed();
+      assert.ok(Date.now() - started >= 600, 'not closed before its time');
+      assert.equal(front().stats.idleClosed, idleClosed + 1);
+      busy.send(get(hitPath));
+      assert.equal((await busy.response()).status, 200, 'the busy connection is still open');
+      busy.close();
+    } finally {
+      server.keepAliveTimeout = saved;
+    }
+  });
+
   test('other shapes of request are Node\'s and Fastify\'s to answer, correctly', async () => {
     const handedOff = front().stats.handedOff;
     // HEAD: headers, no body.

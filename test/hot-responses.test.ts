@@ -41,5 +41,17 @@ for (const [mode, env] of [['front on', {}], ['front off', { JACKET_HOT_FRONT: '
       Number(new RegExp(`http_requests_total\\{method="GET",route="/b/:key/:file",status_code="${status}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
     assert.equal(count(200), 5, 'every 200, hot or not, is counted');
     assert.equal(count(304), 1);
+    // The duration histogram counts them too, in step with the counter, and a second scrape adds nothing.
+    const sample = (text: string, name: string, status: number, le?: string) =>
+      Number(new RegExp(`${name}\\{${le ? `le="${le.replace('+', '\\+')}",` : ''}method="GET",route="/b/:key/:file",status_code="${status}"\\} ([\\d.e+-]+)`).exec(text)?.[1] ?? NaN);
+    assert.equal(sample(metrics, 'http_request_duration_seconds_count', 200), 5);
+    assert.equal(sample(metrics, 'http_request_duration_seconds_bucket', 200, '+Inf'), 5);
+    assert.ok(sample(metrics, 'http_request_duration_seconds_bucket', 200, '30') <= 5);
+    assert.ok(sample(metrics, 'http_request_duration_seconds_sum', 200) > 0);
+    assert.equal(sample(metrics, 'http_request_duration_seconds_count', 304), 1);
+    const again = await (await jacket.get('/metrics')).text();
+    assert.equal(sample(again, 'http_requests_total', 200), 5);
+    assert.equal(sample(again, 'http_request_duration_seconds_count', 200), 5);
+    assert.equal(sample(again, 'http_request_duration_seconds_bucket', 200, '+Inf'), 5);
   });
 });

@@ -5,6 +5,7 @@ import type { Services } from '../app.ts';
 import { isNotModified, type ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './operations.ts';
 import { HotFront, type FrontAnswer } from './hot-front.ts';
+import type { RequestTally } from '../metrics.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
 interface HotResponse {
@@ -16,8 +17,8 @@ interface HotResponse {
   body: Buffer;
   /** Found through an identifier other than id/olid: rate-limit hooks may apply, so Fastify must see it. */
   identifierLookup: boolean;
-  /** The request metrics' labels for its 200 and 304 answers (the Fastify route pattern that made it). */
-  labels: Record<200 | 304, { method: 'GET'; route: string; status_code: string }>;
+  /** The request metrics' tallies for its 200 and 304 answers (labelled with the Fastify route pattern that made it). */
+  tallies: Record<200 | 304, RequestTally>;
   /** The same answers, prepared for the front (status line and header lines). */
   front200: FrontAnswer;
   front304: FrontAnswer;
@@ -142,22 +143,22 @@ export class HotResponses {
       // Rendition bytes served from memory, as far as the rendition metrics are concerned.
       this.services.renditions.stats.memoryHits++;
     }
-    const labels = entry.labels[status];
-    this.services.metrics.httpRequests.inc(labels);
-    this.services.metrics.httpRequestDuration.observe(labels, (performance.now() - started) / 1000);
+    entry.tallies[status].observe((performance.now() - started) / 1000);
   }
 
   /** An answer for the front: the status line and headers prepared once, the counting done per request. */
   private frontAnswerFor(entry: HotResponse, status: 200 | 304, headers: string[], body: Buffer | undefined): FrontAnswer {
     let head = status === 200 ? 'HTTP/1.1 200 OK\r\n' : 'HTTP/1.1 304 Not Modified\r\n';
     for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    return { head, body, written: (started) => this.served(entry, status, started) };
+    head += 'x-request-id: ';
+    return { head: Buffer.from(head, 'latin1'), body, written: (started) => this.served(entry, status, started) };
   }
 
   /** Remember image responses as Fastify sends them. Registered last, so every other onSend hook has run. */
   install(app: FastifyInstance): void {
     if (!this.entries) return;
     const entries = this.entries;
+    const metrics = this.services.metrics;
     app.addHook('onRequest', (request, _reply, done) => {
       this.startedIn.set(request.raw, this.generation);
       done();
@@ -191,7 +192,7 @@ export class HotResponses {
             lastModified: typeof lastModified === 'string' ? Date.parse(lastModified) : undefined,
             body,
             identifierLookup,
-            labels: { 200: { method: 'GET', route, status_code: '200' }, 304: { method: 'GET', route, status_code: '304' } },
+            tallies: { 200: metrics.requestTally('GET', route, 200), 304: metrics.requestTally('GET', route, 304) },
           } as HotResponse;
           entry.front200 = this.frontAnswerFor(entry, 200, entry.headers, body);
           entry.front304 = this.frontAnswerFor(entry, 304, notModifiedHeaders, undefined);
