@@ -11,8 +11,8 @@
  *  4. revalidation  a matching If-None-Match answers 304 (the no-work/no-read proof is test/revalidation.test.ts).
  *
  * Jacket runs as a child process (`node bin/jacket.js serve`) with LOG_LEVEL=warn and JACKET_OL_RATE_LIMIT=off (one load generator is one client IP) (set BENCH_LOG_LEVEL=info to
- * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 5) for hits,
- * BENCH_MISS_ROUNDS (default 7) of BENCH_MISSES_PER_ROUND (default 60) for misses. Each target's verdict is the median
+ * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 9) for hits,
+ * BENCH_MISS_ROUNDS (default 9) of BENCH_MISSES_PER_ROUND (default 60) for misses. Each target's verdict is the median
  * of per-round ratios: a round runs Jacket and its baseline back to back, so the machine's drift cancels out.
  *
  * For working on one part: BENCH_ONLY=hits or =misses runs only that part; BENCH_JACKET_FLAGS passes Node flags to the
@@ -33,11 +33,12 @@ import { openLibrarySize } from '../src/images/sizes.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const HIT_SECONDS = Number(process.env.BENCH_HIT_SECONDS ?? 4);
+/** Hit rounds: many short ones, each with nginx measured before and after Jacket (see part 1). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const HIT_SECONDS = Number(process.env.BENCH_HIT_SECONDS ?? 2);
 const MISSES_PER_ROUND = Number(process.env.BENCH_MISSES_PER_ROUND ?? 60);
-/** Miss rounds: more than the hit rounds, since a round of misses lasts half a second and this VM's speed drifts. */
-const MISS_ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 7);
+/** Miss rounds: a round of misses lasts about half a second and this VM's speed drifts, so several. */
+const MISS_ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 9);
 const BURST = 400;
 /** Fresh covers asked for before the miss rounds, unmeasured. */
 const MISS_WARMUP = 20;
@@ -447,9 +448,10 @@ http {
   await waitFor(bareNodeUrl + hitPath, bareNode, 'bare Node');
 
   if (ONLY === 'misses') break hits;
-  // 1. Hits. Each round runs every server back to back, so a round's ratio compares like with like even when the
-  // machine's load drifts; the verdict is the median of the per-round ratios. Alongside wall-clock rates, the CPU
-  // time each server process used gives requests per CPU-second, which other load on the machine disturbs far less.
+  // 1. Hits. Each round runs every server back to back, nginx both before and after Jacket: a round's baseline is
+  // the mean of its two nginx runs, taken on either side of Jacket's, so the machine's drift (this VM's speed moves
+  // by a third within seconds) cancels to first order. The verdict is the median of the per-round ratios, over many
+  // short rounds. Alongside wall-clock rates, the CPU time each server process used gives requests per CPU-second.
   log(`\n1. hits: ${HIT_SECONDS}s × ${ROUNDS} rounds each, 32 connections, one hit URL`);
   const nginxPids = nginxPid ? [nginxPid, ...childPids(nginxPid)] : [];
   pin(jacket.pid!, '0');
@@ -460,9 +462,10 @@ http {
   if (nginxUrl) await load(nginxUrl + hitPath, 2, 32);
   const servers = [
     ['nginx', nginxUrl ? nginxUrl + hitPath : undefined, nginxPids],
-    ['bare Node', bareNodeUrl + hitPath, [bareNode.pid!]],
     ['Jacket id', jacketUrl + hitPath, [jacket.pid!]],
     ['Jacket ISBN', jacketUrl + isbnPath, [jacket.pid!]],
+    ['nginx', nginxUrl ? nginxUrl + hitPath : undefined, nginxPids],
+    ['bare Node', bareNodeUrl + hitPath, [bareNode.pid!]],
     // A query string keeps a request off the hot table: the same hit through Fastify's routing, hooks and logger.
     ['via Fastify', jacketUrl + hitPath + '?via=fastify', [jacket.pid!]],
   ] as const;
@@ -470,21 +473,29 @@ http {
   const perCpuSecond: Record<string, number[]> = {};
   for (let round = 1; round <= ROUNDS; round++) {
     const line: string[] = [];
+    const nginxRuns: Array<{ rate: number; perCpu: number }> = [];
     for (const [name, url, pids] of servers) {
       if (!url) continue;
       const cpuBefore = await cpuSeconds(pids);
       const result = await load(url, HIT_SECONDS, 32);
       const cpu = (await cpuSeconds(pids)) - cpuBefore;
       if (result.non2xx || result.errors) throw new Error(`${name} hits: ${result.non2xx} non-2xx, ${result.errors} socket errors`);
+      line.push(`${name} ${fmt(result.rate)}/s (${fmt(result.requests / cpu)}/CPU-s)`);
+      if (name === 'nginx') {
+        nginxRuns.push({ rate: result.rate, perCpu: result.requests / cpu });
+        if (nginxRuns.length < 2) continue;
+        (rates.nginx ??= []).push((nginxRuns[0]!.rate + nginxRuns[1]!.rate) / 2);
+        (perCpuSecond.nginx ??= []).push((nginxRuns[0]!.perCpu + nginxRuns[1]!.perCpu) / 2);
+        continue;
+      }
       (rates[name] ??= []).push(result.rate);
       (perCpuSecond[name] ??= []).push(result.requests / cpu);
-      line.push(`${name} ${fmt(result.rate)}/s (${fmt(result.requests / cpu)}/CPU-s)`);
     }
     log(`  round ${round}: ${line.join(', ')}`);
   }
   pin(jacket.pid!, '0-' + (os.availableParallelism() - 1));
   bareNode.kill('SIGTERM');
-  for (const [name] of servers) {
+  for (const name of new Set(servers.map(([name]) => name))) {
     if (rates[name]) log(`  ${name.padEnd(12)} median ${fmt(median(rates[name]))}/s wall clock, ${fmt(median(perCpuSecond[name]!))} requests per CPU-second`);
   }
   if (nginxUrl) {
@@ -537,7 +548,7 @@ http {
       clients.map(async (client) => {
         while (next < covers.length) {
           const response = await client.get(pathOf(covers[next++]!));
-          if (response.status !== 200 || response.contentType !== 'image/jpeg' || response.length < 1000) {
+          if (response.status !== 200 || response.contentType !== 'image/jpeg' || response.length < 200) {
             throw new Error(`miss answered ${response.status} ${response.contentType} (${response.length} bytes)`);
           }
         }
@@ -549,11 +560,11 @@ http {
   const plainPath = (cover: { file: string }) => `/${encodeURIComponent(cover.file)}`;
   // Warm-up, not measured: the miss path's code compiled, the store's folders made, as on a server that has been
   // running (bare sharp likewise makes one rendition before its clock starts).
-  await drive(missClients, warmCovers, jacketPath);
+  for (const size of ['S', 'M', 'L']) await drive(missClients, warmCovers, (cover) => `/b/id/${cover.id}-${size}.jpg`);
   await drive(plainClients, warmCovers, plainPath);
   for (let round = 0; round < MISS_ROUNDS; round++) {
     const set = missCovers.slice(round * MISSES_PER_ROUND, (round + 1) * MISSES_PER_ROUND);
-    const runBare = async () => {
+    const runBare = async (): Promise<{ rate: number; cpu: number; machine: number }> => {
       const machineBefore = await machineCpu();
       const child = spawnSync(NODE, [path.join(ROOT, 'bench/bare-sharp.ts'), '2', String(target.width), String(target.height), ...set.map((c) => c.file)], {
         cwd: ROOT,
@@ -561,11 +572,9 @@ http {
       });
       if (child.status !== 0) throw new Error(`bare sharp failed: ${child.stderr}`);
       const result = JSON.parse(child.stdout);
-      bare.push(result.rate);
-      bareCpu.push(result.cpuMs / result.count);
       const machine = await machineCpu();
-      bareMachine.push(((machine.busy - machineBefore.busy) * 1000) / result.count);
       steal.push(machine.steal - machineBefore.steal);
+      return { rate: result.rate, cpu: result.cpuMs / result.count, machine: ((machine.busy - machineBefore.busy) * 1000) / result.count };
     };
     const runJacket = async () => {
       const machineBefore = await machineCpu();
@@ -586,26 +595,27 @@ http {
       plain.push(await drive(plainClients, set, plainPath));
       plainCpu.push(((await cpuSeconds([plainHttp.pid!])) - cpuBefore) * 1000 / set.length);
     };
-    // Alternate who goes first, so neither always runs on a warmer (or busier) machine. The diagnostic runs last.
-    if (round % 2) {
-      await runJacket();
-      await runBare();
-    } else {
-      await runBare();
-      await runJacket();
-    }
+    // Bare sharp runs just before and just after Jacket, and the round's baseline is the mean of the two: the
+    // machine's drift during the round cancels to first order (this VM's speed moves by a third within seconds).
+    // The diagnostic runs last.
+    const before = await runBare();
+    await runJacket();
+    const after = await runBare();
+    bare.push((before.rate + after.rate) / 2);
+    bareCpu.push((before.cpu + after.cpu) / 2);
+    bareMachine.push((before.machine + after.machine) / 2);
     await runPlain();
     log(
       `  round ${round + 1}: bare sharp ${fmt(bare.at(-1)!)}/s (${bareCpu.at(-1)!.toFixed(1)} ms CPU each), ` +
         `Jacket ${fmt(served.at(-1)!)}/s (${jacketCpu.at(-1)!.toFixed(1)} ms CPU each, client ${clientCpu.at(-1)!.toFixed(2)} ms); ` +
-        `machine busy per rendition: bare sharp ${bareMachine.at(-1)!.toFixed(1)} ms, Jacket ${jacketMachine.at(-1)!.toFixed(1)} ms; stolen ${(steal.at(-1)! + steal.at(-2)!).toFixed(2)} s\n` +
+        `machine busy per rendition: bare sharp ${bareMachine.at(-1)!.toFixed(1)} ms, Jacket ${jacketMachine.at(-1)!.toFixed(1)} ms; stolen ${(steal.at(-1)! + steal.at(-2)! + steal.at(-3)!).toFixed(2)} s\n` +
         `    Jacket's threads, user+system ms per rendition: ${jacketThreads.at(-1)}\n` +
         `    diagnostic: bare node:http + sharp ${fmt(plain.at(-1)!)}/s (${plainCpu.at(-1)!.toFixed(1)} ms CPU each)`,
     );
   }
   for (const client of [...missClients, ...plainClients]) client.close();
   plainHttp.kill('SIGTERM');
-  // As for hits: the verdict is the median of the per-round ratios (each round runs both back to back).
+  // As for hits: the verdict is the median of the per-round ratios (each round runs Jacket between two bare runs).
   const missRatio = median(served.map((rate, i) => rate / bare[i]!));
   const ratioOfMedians = median(served) / median(bare);
   log(`  medians: bare sharp ${fmt(median(bare))}/s, Jacket ${fmt(median(served))}/s (ratio of medians ${ratioOfMedians.toFixed(2)}×)`);
