@@ -24,7 +24,7 @@ export type FrontResponder = (target: string, conditions: ConditionalHeaders) =>
  * /^GET (\/[!-~]*) HTTP\/1\.1((?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t -~\x80-\xff]*)*)$/. Anything else (other
  * methods, HTTP/1.0, absolute-form targets, bare LF, obs-fold, a space before the colon) is left to Node's parser,
  * which answers it (or refuses it) as it always does. The front checks this grammar byte by byte on the buffer it
- * read (answer()): the same expression on a string made of the head measured as a tenth of a hit's own work.
+ * read (parsePlainGet below; test/hot-front-grammar.test.ts holds the two to the same answers).
  */
 const TOKEN = new Uint8Array(256);
 for (const c of Buffer.from("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 'latin1')) TOKEN[c] = 1;
@@ -43,7 +43,10 @@ const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
 const IF_MODIFIED_SINCE = Buffer.from('if-modified-since', 'latin1');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding', 'latin1');
 
-/** Whether `buffer` holds `expected` at `at`, for the first `length` bytes of it (a loop: Buffer#compare checks its arguments at a cost larger than the comparison). */
+/**
+ * Whether `buffer` holds `expected` at `at`, for the first `length` bytes of it. (A loop: Buffer#compare checks its
+ * arguments at a cost larger than the comparison.)
+ */
 function holds(buffer: Buffer, at: number, expected: Buffer, length = expected.length): boolean {
   for (let k = 0; k < length; k++) if (buffer[at + k] !== expected[k]) return false;
   return true;
