@@ -120,8 +120,9 @@ export class Metrics {
   private foldRequestTallies(): void {
     for (const tally of this.tallies.values()) {
       if (tally.count === 0) continue;
-      this.httpRequests.inc(tally.labels, tally.count);
+      // The histogram's entry first: if it cannot be had, nothing is counted twice on the next scrape.
       const entry = this.histogramEntry(tally.labels);
+      this.httpRequests.inc(tally.labels, tally.count);
       entry.count += tally.count;
       entry.sum += tally.sum;
       for (let i = 0; i < REQUEST_BUCKETS.length; i++) entry.bucketValues[REQUEST_BUCKETS[i]!]! += tally.buckets[i]!;

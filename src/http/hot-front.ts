@@ -89,10 +89,24 @@ function responseTail(close: boolean, keepAliveSeconds: number): Buffer {
   return close ? closeTail : keepAliveTail;
 }
 
-/** A connection the front holds: when it was last active (a read, or output draining), for the idle sweep. */
+/** A connection the front holds: when it was last active (a read, or output going out), for the idle sweep. */
 interface Held {
+  /**
+   * `Date.now()` of the last read or of output seen moving. (`performance.now()` is monotonic, but measured at about
+   * a thousand instructions more per hit; a clock step at worst closes idle-looking connections early.)
+   */
   lastActive: number;
   lastUnwritten: number;
+}
+
+/**
+ * Bytes the socket has not handed to the kernel yet: those queued in the stream, plus what libuv still holds of the
+ * write in progress. The second part moves while one large answer trickles out to a slow reader (the stream's count
+ * only drops when a whole write completes); Node's own socket timeout watches the same figure (`writeQueueSize`).
+ */
+function unwritten(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.writableLength + (handle?.writeQueueSize ?? 0);
 }
 
 /** A request head in the grammar the front takes (see TOKEN above), with what the front needs of it. */
@@ -203,6 +217,7 @@ export class HotFront {
   private readonly respond: FrontResponder;
   private readonly nodeConnectionListener: (socket: Socket) => void;
   private readonly held = new Map<Socket, Held>();
+  private sweep: NodeJS.Timeout | undefined;
   /** Where answers are assembled before their one write (see answer()). */
   private scratch = NO_SCRATCH;
 
@@ -214,10 +229,8 @@ export class HotFront {
     this.nodeConnectionListener = listener;
     server.removeListener('connection', listener);
     server.on('connection', (socket: Socket) => this.accept(socket));
-    // Idle connections are closed by one sweep rather than a timer per socket: Node re-arms a socket's timeout on
+    // Idle connections are closed by one sweep (running while the front holds any) rather than a timer per socket:
     // every read and write, which measured as a few per cent of a hit.
-    const sweep = setInterval(() => this.closeIdle(), SWEEP_MS).unref();
-    server.once('close', () => clearInterval(sweep));
     const closeIdle = server.closeIdleConnections.bind(server);
     server.closeIdleConnections = () => {
       closeIdle();
@@ -236,12 +249,17 @@ export class HotFront {
    * read and no output written out in that time. Node's server does the same for the connections it holds.
    */
   private closeIdle(): void {
+    if (this.held.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+      return;
+    }
     const now = Date.now();
     const limit = this.server.keepAliveTimeout || 5000;
     for (const [socket, state] of this.held) {
-      const unwritten = socket.writableLength;
-      if (unwritten !== state.lastUnwritten) {
-        state.lastUnwritten = unwritten;
+      const left = unwritten(socket);
+      if (left !== state.lastUnwritten) {
+        state.lastUnwritten = left;
         state.lastActive = now;
       } else if (now - state.lastActive > limit) {
         this.stats.idleClosed++;
@@ -254,6 +272,8 @@ export class HotFront {
     const held = this.held;
     const state: Held = { lastActive: Date.now(), lastUnwritten: 0 };
     held.set(socket, state);
+    // No timer while no connection is held, so a server never closed (or never listening) keeps nothing alive.
+    this.sweep ??= setInterval(() => this.closeIdle(), SWEEP_MS).unref();
     let pending: Buffer | undefined;
     let handedOff = false;
     let waitingForDrain = false;
