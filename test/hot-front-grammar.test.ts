@@ -30,7 +30,7 @@ function head(next: () => number): string {
   const lines = Math.floor(next() * 6);
   for (let i = 0; i < lines; i++) {
     const name = maybe(pick(next, ['Host', 'HOST', 'host', 'User-Agent', 'Accept', 'If-None-Match', 'X-Request-Id', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Expect', 'Upgrade', 'If-Modified-Since', "x!#$%&'*+.^_`|~9", '']));
-    const value = maybe(pick(next, ['', ' a', 'a', ' "1-m" ', ' close', ' keep-alive, Upgrade', ' \tweird\t', ' caf\xe9', ' trace-7', ' 0']));
+    const value = maybe(pick(next, ['', ' a', 'a', ' "1-m" ', ' close', ' keep-alive, Upgrade', ' keep-alive', 'Keep-Alive\t', ' keep-alivex', ' \tweird\t', ' caf\xe9', ' trace-7', ' 0']));
     text += `${pick(next, ['\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r', '\r\n '])}${name}${next() < 0.95 ? ':' : ' :'}${value}`;
   }
   return text;
