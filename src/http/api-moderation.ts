@@ -96,9 +96,7 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
   app.get('/api/v1/moderation/:id/image', { schema: { summary: 'The original image of any cover, pending ones included (administrator)', tags: ['moderation'], params: idParams } }, async (request, reply) => {
     await auth.require(request, 'admin');
     const cover = await existingCover(coverIdParam(request));
-    const bytes = await renditions.original(cover);
-    if (!bytes) throw new Error(`blob ${cover.blobKey} of cover ${cover.id} is missing`);
-    return reply.type(cover.mime).header('cache-control', 'private, no-store').send(bytes);
+    return reply.type(cover.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(cover));
   });
 
   for (const [action, status] of [
@@ -134,9 +132,7 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
     async (request, reply) => {
       await auth.require(request, 'admin');
       const image = await existingImage(imageIdParam(request));
-      const bytes = await renditions.original(image);
-      if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
-      return reply.type(image.mime).header('cache-control', 'private, no-store').send(bytes);
+      return reply.type(image.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(image));
     },
   );
 

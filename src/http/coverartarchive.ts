@@ -125,7 +125,7 @@ export function releaseListing(services: Services, base: string, release: string
  * Serve immutable bytes: validators, 304, a single byte range (206/416). The bytes are loaded only once the answer is
  * known not to be a 304, so revalidating costs no image work and no blob read.
  */
-async function sendBytes(request: FastifyRequest, reply: FastifyReply, load: () => Promise<Buffer>, mime: string, etag: string, cacheControl: string): Promise<FastifyReply> {
+async function sendBytes(request: FastifyRequest, reply: FastifyReply, load: () => Buffer | Promise<Buffer>, mime: string, etag: string, cacheControl: string): Promise<FastifyReply> {
   const validators = { etag };
   setValidators(reply, validators, cacheControl);
   reply.header('accept-ranges', 'bytes');
@@ -348,19 +348,13 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         if (match[3] === undefined) {
           const trueExtension = extensionForMime(image.mime);
           if (extension !== trueExtension && !(extension === 'jpeg' && trueExtension === 'jpg')) throw new JacketError(404, 'not_found', 'No such file.');
-          const original = async () => {
-            const bytes = await renditions.original(image);
-            if (!bytes) throw new Error(`blob ${image.blobKey} of release image ${image.id} is missing`);
-            return bytes;
-          };
-          return await sendBytes(request, reply, original, image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
+          return await sendBytes(request, reply, () => renditions.requireOriginal(image), image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
         }
         const size = thumbnailSize(match[3]);
         const format: RenditionFormat | undefined = extension === 'jpg' ? 'jpeg' : extension === 'webp' || extension === 'avif' ? extension : undefined;
         if (size === undefined || format === undefined) throw new JacketError(404, 'not_found', 'No such file.');
         const target = fitLongestSide(image.width, image.height, size);
-        const thumbnail = async () => renditions.bytes(image, target, format);
-        return await sendBytes(request, reply, thumbnail, RENDITION_FORMATS[format].mime, `"${image.sha256.slice(0, 32)}-${size}-${format}"`, LONG_CACHE);
+        return await sendBytes(request, reply, () => renditions.bytes(image, target, format), RENDITION_FORMATS[format].mime, `"${image.sha256.slice(0, 32)}-${size}-${format}"`, LONG_CACHE);
       } catch (error) {
         if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
         throw error;

@@ -105,9 +105,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
     if (isNotModified(request.headers, validators)) return reply.code(304).send();
 
     if (size === 'original') {
-      const bytes = await renditions.original(cover);
-      if (!bytes) throw new Error(`blob ${cover.blobKey} of cover ${cover.id} is missing`);
-      return reply.type(cover.mime).send(bytes);
+      return reply.type(cover.mime).send(await renditions.requireOriginal(cover));
     }
 
     const target = fitLongestSide(cover.width, cover.height, KEYED_SIZES[size]);

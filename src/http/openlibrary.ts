@@ -193,9 +193,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     if (isNotModified(request.headers, validators)) return reply.code(304).send();
     if (!path.size && format === 'jpeg') {
       // The original, byte-identical, with its true content type (whatever extension was asked).
-      const bytes = await renditions.original(cover);
-      if (!bytes) throw new Error(`blob ${cover.blobKey} of cover ${cover.id} is missing`);
-      return reply.type(cover.mime).send(bytes);
+      return reply.type(cover.mime).send(await renditions.requireOriginal(cover));
     }
     const target: Dimensions = path.size ? openLibrarySize(cover.width, cover.height, path.size) : { width: cover.width, height: cover.height };
     return reply.type(RENDITION_FORMATS[format].mime).send(await renditions.bytes(cover, target, format));

@@ -80,9 +80,15 @@ export class RenditionEngine {
     return bytes;
   }
 
-  /** A rendition's bytes: at once when they are in memory (no promise, no I/O), else through `get`. */
+  /** A rendition's bytes: at once when they are in memory (no promise, no I/O), else as `get` finds or makes them. */
   bytes(original: OriginalRef, target: Dimensions, format: RenditionFormat): Buffer | Promise<Buffer> {
-    return this.peek(original, target, format) ?? this.get(original, target, format).then((rendition) => rendition.bytes);
+    const key = this.keyOf(original, target, format);
+    const cached = this.memory?.get(key);
+    if (cached) {
+      this.stats.memoryHits++;
+      return cached;
+    }
+    return this.notInMemory(key, original, target, format).then((rendition) => rendition.bytes);
   }
 
   keyOf(original: OriginalRef, target: Dimensions, format: RenditionFormat): string {
@@ -91,14 +97,19 @@ export class RenditionEngine {
 
   async get(original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<Rendition> {
     const key = this.keyOf(original, target, format);
-    const mime = RENDITION_FORMATS[format].mime;
     const cached = this.memory?.get(key);
     if (cached) {
       this.stats.memoryHits++;
-      return { bytes: cached, mime, made: false };
+      return { bytes: cached, mime: RENDITION_FORMATS[format].mime, made: false };
     }
+    return this.notInMemory(key, original, target, format);
+  }
+
+  /** A rendition not in the memory cache: on its way to the store, being made, stored, or to be made. */
+  private notInMemory(key: string, original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<Rendition> {
+    const mime = RENDITION_FORMATS[format].mime;
     const unstored = this.unstored.get(key);
-    if (unstored) return { bytes: unstored, mime, made: false };
+    if (unstored) return Promise.resolve({ bytes: unstored, mime, made: false });
     const pending = this.inFlight.get(key);
     if (pending) return pending.then((rendition) => ({ ...rendition, made: false }));
     const work = this.load(key, original, target, format).finally(() => this.inFlight.delete(key));
@@ -205,6 +216,13 @@ export class RenditionEngine {
   /** Wait until every rendition made so far is in the blob store (shutdown, tests). */
   async flush(): Promise<void> {
     while (this.storing.size > 0) await Promise.all(this.storing);
+  }
+
+  /** The original's bytes, for answering with them: as `original`, but a blob missing from the store is an error. */
+  async requireOriginal(original: OriginalRef): Promise<Buffer> {
+    const bytes = await this.original(original);
+    if (!bytes) throw new Error(`original blob ${original.blobKey} is missing`);
+    return bytes;
   }
 
   /** The original's bytes (served byte-identical), through the same memory cache. */
