@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { CatalogueDb } from './catalogue/db.ts';
 import { mapLimited } from './concurrency.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -211,11 +212,25 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
       if (await stillGarbage(db, blobs, sources, item, graceMs)) {
         if (item.kind === 'temp-file') await fs.rm(item.key, { force: true });
         else await blobs.delete(item.key);
+        if (item.kind === 'superseded-rendition') await removeEmptiedFolder(blobs, item.key);
         report.repaired.push(item);
       }
     }
   }
   return report;
+}
+
+/**
+ * The old rendition layout had a folder per original (`renditions/ab/<sha256>/`), which the new layout exists to
+ * avoid: on a local disk, once its last rendition is collected, the folder goes too. One still holding files stays.
+ */
+async function removeEmptiedFolder(blobs: BlobStore, key: string): Promise<void> {
+  const file = blobs.localPath?.(key);
+  if (file === undefined) return;
+  await fs.rmdir(path.dirname(file)).catch((error: NodeJS.ErrnoException) => {
+    // (POSIX lets a folder with files in it answer EEXIST as well as ENOTEMPTY.)
+    if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST' && error.code !== 'ENOENT') throw error;
+  });
 }
 
 /**

@@ -92,6 +92,7 @@ describe('jacket fsck', () => {
     assert.ok(!(await exists(path.join(blobs, ...orphanOriginal.split('/')))));
     assert.ok(!(await exists(path.join(blobs, ...orphanRendition.split('/')))));
     assert.ok(!(await exists(path.join(blobs, ...supersededRendition.split('/')))));
+    assert.ok(!(await exists(path.dirname(path.join(blobs, ...supersededRendition.split('/'))))), "the old layout's folder per original goes with its last rendition");
     assert.ok(!(await exists(path.join(blobs, '.tmp', 'deadbeefdeadbeef.part'))));
     assert.ok(await exists(path.join(blobs, '.tmp', 'cafebabecafebabe.part')));
 
