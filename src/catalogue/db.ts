@@ -58,7 +58,12 @@ function withStatementCache(sqlite: SQLite.Database, max = 256): SqliteDatabase 
     close: () => sqlite.close(),
     prepare(text: string) {
       const cached = statements.get(text);
-      if (cached && !cached.busy) return cached;
+      if (cached && !cached.busy) {
+        // Least recently used goes first: the few shapes on every request stay, however many one-off texts pass.
+        statements.delete(text);
+        statements.set(text, cached);
+        return cached;
+      }
       const statement = sqlite.prepare(text);
       if (!cached) {
         if (statements.size >= max) statements.delete(statements.keys().next().value!);
