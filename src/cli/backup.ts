@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { backupDataDir } from '../backup.ts';
+import { CATALOGUE_FILE } from '../catalogue/db.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { formatBytes } from '../fsck.ts';
 
@@ -18,7 +19,7 @@ async function runBackup(options: { out: string }): Promise<void> {
   if (outDir === config.storage.root) throw new Error('--out must not be the image folder (JACKET_STORAGE) itself');
   const report = await backupDataDir(config.dataDir, outDir, { blobRoot: config.storage.root });
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`database: ${path.join(outDir, 'catalogue.sqlite')} (${formatBytes(report.databaseBytes)})`);
+  out(`database: ${path.join(outDir, CATALOGUE_FILE)} (${formatBytes(report.databaseBytes)})`);
   out(`blobs: ${report.blobsCopied} copied (${formatBytes(report.bytesCopied)}), ${report.blobsAlreadyPresent} already in the backup`);
   for (const problem of report.problems) out(`PROBLEM ${problem}`);
   if (report.problems.length > 0) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createServices } from '../app.ts';
-import { migrateToLatest, openDatabase } from '../catalogue/db.ts';
+import { CATALOGUE_FILE, migrateToLatest, openDatabase } from '../catalogue/db.ts';
 import { loadConfig } from '../config.ts';
 import { copyInstall, MigrationRefused } from '../migrate-storage.ts';
 import { FsBlobStore } from '../storage/fs.ts';
@@ -15,7 +15,7 @@ interface Options {
 async function migrateStorage(options: Options): Promise<void> {
   const config = loadConfig();
   const fromDir = path.resolve(options.from);
-  const sourceDb = await openDatabase({ sqlitePath: path.join(fromDir, 'catalogue.sqlite') });
+  const sourceDb = await openDatabase({ sqlitePath: path.join(fromDir, CATALOGUE_FILE) });
   const sourceBlobs = new FsBlobStore(options.fromStorage ? path.resolve(options.fromStorage) : path.join(fromDir, 'blobs'));
   if (config.storage.kind === 'fs' && path.resolve(config.storage.root) === sourceBlobs.root && !config.databaseUrl && path.resolve(config.dataDir) === fromDir) {
     process.stderr.write('jacket: the source and the configured target are the same install; set DATABASE_URL and/or JACKET_STORAGE\n');
