@@ -126,6 +126,8 @@ export class CoverCatalogue {
   readonly db: CatalogueDb;
   /** Called after every change that can alter what a lookup returns (used to drop cached resolutions). */
   onChange: (() => void) | undefined;
+  /** Called with the sha256 of an image no longer served by its cover (deleted, or its original replaced). */
+  onImageGone: ((sha256: string) => void) | undefined;
   /** The cover-by-id query, compiled once (see getCover). */
   private byId: CompiledQuery<CoversTable> | undefined;
 
@@ -391,6 +393,7 @@ export class CoverCatalogue {
     if (!cover || cover.deleted) return undefined;
     await this.db.updateTable('covers').set({ deleted: 1, modified_at: Date.now() }).where('id', '=', id).execute();
     this.changed();
+    this.onImageGone?.(cover.sha256);
     return cover;
   }
 
@@ -407,9 +410,28 @@ export class CoverCatalogue {
   }
 
   /** Point a cover at a new original (a mirror's refresh); its id, entity and identifiers stay. */
+  /**
+   * Remove a cover and its identifiers for good (a mirror forgetting what it fetched), with `alongside` written in
+   * the same transaction. Unlike `deleteCover`, nothing of it remains; undefined when there was no such cover.
+   */
+  async removeCover(id: number, alongside?: (trx: Executor) => Promise<unknown>): Promise<Cover | undefined> {
+    const cover = await this.getCover(id);
+    if (!cover) return undefined;
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('identifiers').where('cover_id', '=', id).execute();
+      await alongside?.(trx);
+      await trx.deleteFrom('covers').where('id', '=', id).execute();
+    });
+    this.changed();
+    this.onImageGone?.(cover.sha256);
+    return cover;
+  }
+
   async replaceOriginal(id: number, image: StoredImage): Promise<void> {
+    const before = await this.getCover(id);
     await this.db.updateTable('covers').set({ ...storedImageColumns(image), modified_at: Date.now() }).where('id', '=', id).execute();
     this.changed();
+    if (before && before.sha256 !== image.sha256) this.onImageGone?.(before.sha256);
   }
 
   async setStatus(id: number, status: Cover['status']): Promise<boolean> {

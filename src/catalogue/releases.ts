@@ -164,6 +164,8 @@ export class ReleaseCatalogue {
   readonly db: CatalogueDb;
   /** Called after every change to release art (the app publishes a `releases` change message). */
   onChange: (() => void) | undefined;
+  /** Called with the sha256 of an image no longer served (removed from its release, or rejected). */
+  onImageGone: ((sha256: string) => void) | undefined;
   private lastImageId = 0;
   private readonly now: () => number;
 
@@ -390,6 +392,7 @@ export class ReleaseCatalogue {
       return current;
     });
     this.changed();
+    this.onImageGone?.(image.sha256);
     return image;
   }
 
@@ -410,6 +413,8 @@ export class ReleaseCatalogue {
       return (await this.getImage(id, trx))!;
     });
     this.changed();
+    // A rejected image may have been served before (a revised decision).
+    if (status === 'rejected') this.onImageGone?.(image.sha256);
     return image;
   }
 

@@ -152,8 +152,6 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
       async (request) => {
         await auth.require(request, 'admin');
         const image = await services.releases.setImageStatus((await existingImage(imageIdParam(request))).id, status);
-        // A rejected image may have been served before (a revised decision): drop its cached renditions.
-        if (status === 'rejected') services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
         request.log.info({ imageId: image.id, release: image.release, status }, 'moderation decision');
         return { id: image.id, release: image.release, status };
       },

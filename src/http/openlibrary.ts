@@ -305,7 +305,6 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         if (id === undefined) throw new JacketError(400, 'invalid_id', 'id must be a cover id (a positive whole number).');
         const done = action === 'delete' ? await catalogue.deleteCover(id) : await catalogue.touchCover(id);
         if (!done) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
-        if (action === 'delete' && typeof done === 'object') services.changes.publish({ type: 'cover-deleted', sha256: done.sha256 });
         const redirect = redirectLocation(first(form, 'redirect_url'));
         if (redirect) return reply.code(303).header('location', redirect).send();
         return reply.send({ ok: 'true', id });

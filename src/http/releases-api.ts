@@ -202,8 +202,7 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       await auth.require(request, 'upload');
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : undefined;
       if (id === undefined) throw new JacketError(400, 'invalid_id', 'The image id must be a whole number.');
-      const image = await releases.deleteImage(id);
-      services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
+      await releases.deleteImage(id);
       return reply.code(204).send();
     },
   );

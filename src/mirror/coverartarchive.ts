@@ -142,7 +142,6 @@ export class CoverArtArchiveMirror {
     for (const image of await this.services.releases.imagesOf(mbid)) {
       if (!listed.has(image.id)) {
         await this.services.releases.deleteImage(image.id);
-        this.services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
         removed++;
       }
     }
@@ -157,7 +156,6 @@ export class CoverArtArchiveMirror {
     if (!entry) return false;
     for (const image of await this.services.releases.imagesOf(mbid)) {
       await this.services.releases.deleteImage(image.id);
-      this.services.changes.publish({ type: 'cover-deleted', sha256: image.sha256 });
     }
     await this.services.db.deleteFrom('mirror_releases').where('release', '=', mbid).execute();
     return true;

@@ -124,22 +124,14 @@ export class OpenLibraryMirror {
     const changed = stored.sha256 !== cover.sha256;
     await this.services.catalogue.replaceOriginal(coverId, stored);
     await this.services.db.updateTable('mirror_entries').set({ fetched_at: Date.now() }).where('cover_id', '=', coverId).execute();
-    if (changed) this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
     return { changed };
   }
 
   /** Forget a mirrored cover entirely: the next request for it asks the upstream again. */
   async purge(coverId: number): Promise<boolean> {
     const entry = await this.services.db.selectFrom('mirror_entries').select('cover_id').where('cover_id', '=', coverId).executeTakeFirst();
-    const cover = await this.services.catalogue.getCover(coverId);
-    if (!entry || !cover) return false;
-    await this.services.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('identifiers').where('cover_id', '=', coverId).execute();
-      await trx.deleteFrom('mirror_entries').where('cover_id', '=', coverId).execute();
-      await trx.deleteFrom('covers').where('id', '=', coverId).execute();
-    });
-    this.services.changes.publish({ type: 'cover-deleted', sha256: cover.sha256 });
-    this.services.catalogue.changed();
-    return true;
+    if (!entry) return false;
+    const removed = await this.services.catalogue.removeCover(coverId, (trx) => trx.deleteFrom('mirror_entries').where('cover_id', '=', coverId).execute());
+    return removed !== undefined;
   }
 }

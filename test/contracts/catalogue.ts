@@ -155,5 +155,31 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
         catalogue.onChange = undefined;
       }
     });
+
+    test('onImageGone names each image a cover stops serving: deleted, replaced by other bytes, removed for good', async () => {
+      const gone: string[] = [];
+      catalogue.onImageGone = (sha256) => gone.push(sha256);
+      try {
+        const deleted = await catalogue.addCover(newCover());
+        const replaced = await catalogue.addCover(newCover());
+        const removed = await catalogue.addCover(newCover({ olid: 'OL77M', olidKind: 'edition' }));
+        await catalogue.touchCover(deleted.id);
+        await catalogue.replaceOriginal(replaced.id, replaced);
+        assert.deepEqual(gone, [], 'the same bytes again are not gone');
+        await catalogue.deleteCover(deleted.id);
+        const other = newCover();
+        await catalogue.replaceOriginal(replaced.id, other);
+        assert.equal((await catalogue.getCover(replaced.id))?.sha256, other.sha256);
+        let alongside = 0;
+        assert.equal((await catalogue.removeCover(removed.id, async () => alongside++))?.id, removed.id);
+        assert.equal(alongside, 1);
+        assert.equal(await catalogue.getCover(removed.id), undefined);
+        assert.equal(await catalogue.coverForOlid('OL77M'), undefined);
+        assert.equal(await catalogue.removeCover(removed.id), undefined);
+        assert.deepEqual(gone, [deleted.sha256, replaced.sha256, removed.sha256]);
+      } finally {
+        catalogue.onImageGone = undefined;
+      }
+    });
   });
 }

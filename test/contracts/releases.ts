@@ -428,5 +428,24 @@ export function releaseCatalogueContract(name: string, open: () => Promise<Catal
         releases.onChange = undefined;
       }
     });
+
+    test('onImageGone names each image that stops being served: rejected or removed, not approved or edited', async () => {
+      const gone: string[] = [];
+      releases.onImageGone = (sha256) => gone.push(sha256);
+      try {
+        const mbid = randomUUID();
+        await releases.putRelease(mbid, {});
+        const rejected = await releases.addImage(mbid, newImage());
+        const removed = await releases.addImage(mbid, newImage());
+        await releases.updateImage(removed.id, { comment: 'c' });
+        await releases.setImageStatus(removed.id, 'approved');
+        assert.deepEqual(gone, []);
+        await releases.setImageStatus(rejected.id, 'rejected');
+        await releases.deleteImage(removed.id);
+        assert.deepEqual(gone, [rejected.sha256, removed.sha256]);
+      } finally {
+        releases.onImageGone = undefined;
+      }
+    });
   });
 }
