@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Services } from '../app.ts';
-import { visibleRows, type Executor } from '../catalogue/covers.ts';
+import type { Executor } from '../catalogue/covers.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { parseEditionLine, readLines } from './editions.ts';
@@ -282,28 +282,12 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
     const parsed = parseOlid(olid);
     return parsed ? olKey(parsed.olid, parsed.kind) : '';
   };
-  const countRow = await db
-    .selectFrom('covers')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where(visibleRows)
-    .executeTakeFirstOrThrow();
-  const bar = progress({ label: 'export idmap', unit: 'rows', total: Number(countRow.count) });
+  const bar = progress({ label: 'export idmap', unit: 'rows', total: await services.catalogue.countVisibleCovers() });
   let coversDone = 0;
   try {
-    let after = 0;
-    for (;;) {
-      const covers = await db
-        .selectFrom('covers')
-        .select(['id', 'olid'])
-        .where('id', '>', after)
-        .where(visibleRows)
-        .orderBy('id')
-        .limit(PAGE)
-        .execute();
-      if (covers.length === 0) break;
-      after = Number(covers[covers.length - 1]!.id);
+    for await (const covers of services.catalogue.visibleCoverPages(PAGE)) {
       const olids = [...new Set(covers.flatMap((cover) => (cover.olid ? [cover.olid] : [])))];
-      const ids = covers.map((cover) => Number(cover.id));
+      const ids = covers.map((cover) => cover.id);
       const identifiers = await db
         .selectFrom('identifiers')
         .select(['scheme', 'value', 'olid', 'cover_id'])
@@ -318,7 +302,7 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
         else byCover.set(Number(row.cover_id), [...(byCover.get(Number(row.cover_id)) ?? []), row]);
       }
       for (const cover of covers) {
-        const id = Number(cover.id);
+        const id = cover.id;
         if (cover.olid) {
           const key = keyOf(cover.olid);
           await write(formatRow('olid', cover.olid, key, id));

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Services } from '../app.ts';
-import { toCover, visibleRows, type Cover, type NewCover } from '../catalogue/covers.ts';
+import type { Cover, NewCover } from '../catalogue/covers.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { originalKey } from '../storage/blobstore.ts';
 import { mapLimited, mapOrdered } from '../concurrency.ts';
@@ -215,22 +215,9 @@ export interface ExportSummary {
   problems: Problems;
 }
 
-/** Visible covers in id order, a page at a time. */
-export async function* coversInIdOrder(services: Services, pageSize = 500): AsyncGenerator<Cover> {
-  let after = 0;
-  for (;;) {
-    const rows = await services.db
-      .selectFrom('covers')
-      .selectAll()
-      .where('id', '>', after)
-      .where(visibleRows)
-      .orderBy('id')
-      .limit(pageSize)
-      .execute();
-    if (rows.length === 0) return;
-    for (const row of rows) yield toCover(row);
-    after = Number(rows[rows.length - 1]!.id);
-  }
+/** Visible covers in id order, one at a time. */
+async function* coversInIdOrder(services: Services): AsyncGenerator<Cover> {
+  for await (const page of services.catalogue.visibleCoverPages()) yield* page;
 }
 
 /**
@@ -246,12 +233,7 @@ export async function exportOpenLibrary(
   const sizes = options.sizes ?? ['S', 'M', 'L'];
   const { blobs, renditions, config } = services;
   const summary: ExportSummary = { covers: 0, archives: 0, problems: new Problems() };
-  const countRow = await services.db
-    .selectFrom('covers')
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where(visibleRows)
-    .executeTakeFirstOrThrow();
-  const bar = (options.progress ?? noProgress)({ label: 'export openlibrary', unit: 'covers', total: Number(countRow.count) });
+  const bar = (options.progress ?? noProgress)({ label: 'export openlibrary', unit: 'covers', total: await services.catalogue.countVisibleCovers() });
   // Renditions queue on the image workers; stay within what the queue accepts.
   const concurrency = sizes.length > 0 ? config.imageConcurrency + Math.min(config.imageQueue, config.imageConcurrency) : 64;
   const writers = new Map<Series, TarWriter>();

@@ -449,6 +449,23 @@ export class CoverCatalogue {
     return rows.map(toCover);
   }
 
+  /** Visible covers in id order, a page at a time (the bulk exports walk the whole catalogue this way). */
+  async *visibleCoverPages(pageSize = 500): AsyncGenerator<Cover[]> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.selectFrom('covers').selectAll().where('id', '>', after).where(visibleRows).orderBy('id').limit(pageSize).execute();
+      if (rows.length === 0) return;
+      yield rows.map(toCover);
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  /** How many covers `visibleCoverPages` yields. */
+  async countVisibleCovers(): Promise<number> {
+    const row = await this.db.selectFrom('covers').select((eb) => eb.fn.countAll<number>().as('count')).where(visibleRows).executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;

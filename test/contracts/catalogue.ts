@@ -156,6 +156,27 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
       }
     });
 
+    test('visible covers page by page: id order, no repeats, hidden ones left out, counted alike', async () => {
+      const hidden = await catalogue.addCover(newCover());
+      await catalogue.deleteCover(hidden.id);
+      const pending = await catalogue.addCover(newCover({ status: 'pending' }));
+      await catalogue.addCover(newCover());
+      const walk = async (pageSize: number) => {
+        const ids: number[] = [];
+        for await (const page of catalogue.visibleCoverPages(pageSize)) {
+          assert.ok(page.length > 0 && page.length <= pageSize);
+          ids.push(...page.map((cover) => cover.id));
+        }
+        return ids;
+      };
+      const byOne = await walk(1);
+      assert.deepEqual(byOne, [...byOne].sort((a, b) => a - b));
+      assert.equal(new Set(byOne).size, byOne.length);
+      assert.ok(!byOne.includes(hidden.id) && !byOne.includes(pending.id));
+      assert.deepEqual(await walk(500), byOne);
+      assert.equal(await catalogue.countVisibleCovers(), byOne.length);
+    });
+
     test('onImageGone names each image a cover stops serving: deleted, replaced by other bytes, removed for good', async () => {
       const gone: string[] = [];
       catalogue.onImageGone = (sha256) => gone.push(sha256);
