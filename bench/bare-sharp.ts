@@ -6,6 +6,7 @@
  *   node bench/bare-sharp.ts <concurrency> <width> <height> <file>...
  */
 import fs from 'node:fs/promises';
+import { mapLimited } from '../src/concurrency.ts';
 import { bareResize } from './bare-resize.ts';
 
 const [concurrencyArg, widthArg, heightArg, ...files] = process.argv.slice(2);
@@ -18,17 +19,9 @@ const resize = (original: Buffer) => bareResize(original, width, height);
 // One rendition before the clock starts (libvips' start-up and the first compilation), as the bench warms Jacket up.
 await resize(originals[0]!);
 
-let next = 0;
 const cpuBefore = process.cpuUsage();
 const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < originals.length) {
-      const original = originals[next++]!;
-      await resize(original);
-    }
-  }),
-);
+await mapLimited(originals, concurrency, resize);
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
 process.stdout.write(JSON.stringify({ rate: originals.length / seconds, count: originals.length, seconds, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n');

@@ -220,11 +220,16 @@ async function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number
 async function cpuSeconds(pids: readonly number[]): Promise<number> {
   let ticks = 0;
   for (const pid of pids) {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    const { user, system } = statTicks(await fs.readFile(`/proc/${pid}/stat`, 'utf8'));
+    ticks += user + system;
   }
   return ticks / 100;
+}
+
+/** A `/proc/…/stat` line's user and system CPU time, in clock ticks (1/100 s). */
+function statTicks(stat: string): { user: number; system: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
 /** The whole machine's CPU time from /proc/stat, in seconds: busy (every thread and kernel worker) and stolen by the host. */
@@ -242,10 +247,10 @@ async function threadCpu(pid: number): Promise<Map<string, { user: number; syste
     if (!stat) continue;
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const kind = tid === String(pid) ? 'main' : name.startsWith('libuv') ? 'pool' : name.startsWith('libvips') ? 'libvips' : name.startsWith('V8') ? 'V8' : 'other';
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = statTicks(stat);
     const entry = byKind.get(kind) ?? { user: 0, system: 0 };
-    entry.user += Number(fields[11]) * 10;
-    entry.system += Number(fields[12]) * 10;
+    entry.user += ticks.user * 10;
+    entry.system += ticks.system * 10;
     byKind.set(kind, entry);
   }
   return byKind;
