@@ -31,20 +31,21 @@ for (const c of Buffer.from("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz
 const FIELD_VALUE = new Uint8Array(256);
 FIELD_VALUE[0x09] = 1;
 for (let c = 0x20; c <= 0xff; c++) if (c !== 0x7f) FIELD_VALUE[c] = 1;
-const GET_PREFIX = Buffer.from('GET /', 'latin1');
-const HTTP_1_1 = Buffer.from(' HTTP/1.1', 'latin1');
-const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const latin1 = (text: string) => Buffer.from(text, 'latin1');
+const GET_PREFIX = latin1('GET /');
+const HTTP_1_1 = latin1(' HTTP/1.1');
+const HEAD_END = latin1('\r\n\r\n');
 /** Header names the front looks at, in lower case. */
-const HOST = Buffer.from('host', 'latin1');
-const EXPECT = Buffer.from('expect', 'latin1');
-const UPGRADE = Buffer.from('upgrade', 'latin1');
-const CONNECTION = Buffer.from('connection', 'latin1');
-const X_REQUEST_ID = Buffer.from('x-request-id', 'latin1');
-const IF_NONE_MATCH = Buffer.from('if-none-match', 'latin1');
-const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
-const IF_MODIFIED_SINCE = Buffer.from('if-modified-since', 'latin1');
-const TRANSFER_ENCODING = Buffer.from('transfer-encoding', 'latin1');
-const KEEP_ALIVE = Buffer.from('keep-alive', 'latin1');
+const HOST = latin1('host');
+const EXPECT = latin1('expect');
+const UPGRADE = latin1('upgrade');
+const CONNECTION = latin1('connection');
+const X_REQUEST_ID = latin1('x-request-id');
+const IF_NONE_MATCH = latin1('if-none-match');
+const CONTENT_LENGTH = latin1('content-length');
+const IF_MODIFIED_SINCE = latin1('if-modified-since');
+const TRANSFER_ENCODING = latin1('transfer-encoding');
+const KEEP_ALIVE = latin1('keep-alive');
 
 /**
  * Whether `buffer` holds `expected` at `at`, for the first `length` bytes of it. (A loop: Buffer#compare checks its
