@@ -12,7 +12,7 @@
  *
  * Jacket runs as a child process (`node bin/jacket.js serve`) with LOG_LEVEL=warn and JACKET_OL_RATE_LIMIT=off (one load generator is one client IP) (set BENCH_LOG_LEVEL=info to
  * measure with per-request logging); nginx runs with access_log off. Rounds: BENCH_ROUNDS (default 9) for hits,
- * BENCH_MISS_ROUNDS (default 9) of BENCH_MISSES_PER_ROUND (default 60) for misses. Each target's verdict is the median
+ * BENCH_MISS_ROUNDS (default 15) of BENCH_MISSES_PER_ROUND (default 60) for misses. Each target's verdict is the median
  * of per-round ratios: a round runs Jacket and its baseline back to back, so the machine's drift cancels out.
  *
  * For working on one part: BENCH_ONLY=hits or =misses runs only that part; BENCH_JACKET_FLAGS passes Node flags to the
@@ -37,8 +37,12 @@ const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const HIT_SECONDS = Number(process.env.BENCH_HIT_SECONDS ?? 2);
 const MISSES_PER_ROUND = Number(process.env.BENCH_MISSES_PER_ROUND ?? 60);
-/** Miss rounds: a round of misses lasts about half a second and this VM's speed drifts, so several. */
-const MISS_ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 9);
+/**
+ * Miss rounds: a round of misses lasts about half a second and this VM's speed drifts, so many: per-round ratios of
+ * the same code spread by ±0.1 here, which leaves the median of 9 uncertain by about ±0.04; 15 bring it to ±0.03
+ * for half a minute more.
+ */
+const MISS_ROUNDS = Number(process.env.BENCH_MISS_ROUNDS ?? 15);
 const BURST = 400;
 /** Fresh covers asked for before the miss rounds, unmeasured. */
 const MISS_WARMUP = 20;
