@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Services } from '../app.ts';
-import type { Executor } from '../catalogue/covers.ts';
+import { ensureEntities, insertIdentifierRows, type IdentifierRow } from '../catalogue/covers.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { parseEditionLine, readLines } from './editions.ts';
@@ -14,42 +14,8 @@ import { formatRow, idNamesFor, olKey, parseIdMapLine, type IdMapRow } from './i
 import { noProgress, Problems, UsageError, type ProgressFactory } from './report.ts';
 
 const LINES_PER_TRANSACTION = 1000;
+/** Rows per page when the exports read the catalogue. */
 const PAGE = 500;
-
-interface IdentifierRow {
-  scheme: string;
-  value: string;
-  olid: string;
-  cover_id: number;
-  created_at: number;
-}
-
-/** Attach identifiers (to editions or directly to covers); returns how many were new. */
-async function insertIdentifiers(trx: Executor, rows: IdentifierRow[]): Promise<number> {
-  let added = 0;
-  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row])).values()];
-  for (let i = 0; i < unique.length; i += PAGE) {
-    const result = await trx
-      .insertInto('identifiers')
-      .values(unique.slice(i, i + PAGE))
-      .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
-      .executeTakeFirst();
-    added += Number(result.numInsertedOrUpdatedRows ?? 0);
-  }
-  return added;
-}
-
-async function ensureEntities(trx: Executor, entities: Map<string, OlidKind>, now: number): Promise<void> {
-  const rows = [...entities].map(([olid, kind]) => ({ olid, kind, created_at: now }));
-  for (let i = 0; i < rows.length; i += PAGE) {
-    await trx
-      .insertInto('entities')
-      .values(rows.slice(i, i + PAGE))
-      .onConflict((oc) => oc.column('olid').doNothing())
-      .execute();
-  }
-}
-
 export interface IdentifierImportSummary {
   lines: number;
   identifiersAdded: number;
@@ -74,7 +40,7 @@ async function writeBatch(services: Services, batch: Accumulated, summary: Ident
   const now = Date.now();
   await services.db.transaction().execute(async (trx) => {
     await ensureEntities(trx, batch.entities, now);
-    summary.identifiersAdded += await insertIdentifiers(trx, batch.identifiers);
+    summary.identifiersAdded += await insertIdentifierRows(trx, batch.identifiers);
     const linked = await services.catalogue.linkCovers(trx, batch.links, now);
     summary.coversLinked += linked.linked;
     summary.linksRemembered += linked.remembered;

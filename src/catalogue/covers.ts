@@ -79,6 +79,17 @@ export function toCover(row: CoversTable): Cover {
 }
 
 /** The row of a new cover: what the input says, with the id, category, entity and time decided by the caller. */
+/** The row that attaches an identifier to an entity (when `target.olid` is given) or directly to a cover. */
+function identifierRow(identifier: IdentifierInput, target: { olid?: string; coverId?: number }, now: number): IdentifierRow {
+  return {
+    scheme: identifier.scheme,
+    value: identifier.value,
+    olid: target.olid ?? '',
+    cover_id: target.olid ? 0 : (target.coverId ?? 0),
+    created_at: now,
+  };
+}
+
 function coverRow(input: NewCover, decided: { id: number; category: Category; olid: string | null; createdAt: number }): CoversTable {
   return {
     id: decided.id,
@@ -98,25 +109,67 @@ export type Executor = CatalogueDb | Transaction<Database>;
 
 /**
  * A counter in the `sequences` table: the next value, or with `requested` (an id kept from an import), the counter
- * moved past it if it was behind and `requested` itself. Update first, read never: the row stays locked (PostgreSQL)
- * or the transaction stays a writer (SQLite) from the first statement, so two writers never read the same value.
+ * moved up to it if it was behind, and `requested` itself. Update first, read never: the transaction is a writer
+ * from its first statement on SQLite (an UPDATE makes it one even when it changes no row), so it never fails to
+ * upgrade from a stale read; on PostgreSQL the row stays locked until commit once it was changed, so two writers
+ * never draw the same value. A counter already past `requested` is not changed, and PostgreSQL then takes no lock.
  */
 export async function advanceSequence(trx: Executor, name: string, requested?: number): Promise<number> {
   if (requested !== undefined) {
-    await trx
-      .updateTable('sequences')
-      .set({ value: sql<number>`CASE WHEN value < ${requested} THEN ${requested} ELSE value END` })
-      .where('name', '=', name)
-      .execute();
+    await trx.updateTable('sequences').set({ value: requested }).where('name', '=', name).where('value', '<', requested).execute();
     return requested;
   }
+  return drawFromSequence(trx, name, 1);
+}
+
+/** `count` consecutive values of a counter, in one statement: the first of them (locked as `advanceSequence`). */
+async function drawFromSequence(trx: Executor, name: string, count: number): Promise<number> {
   const row = await trx
     .updateTable('sequences')
-    .set((eb) => ({ value: eb('value', '+', 1) }))
+    .set((eb) => ({ value: eb('value', '+', count) }))
     .where('name', '=', name)
     .returning('value')
     .executeTakeFirstOrThrow();
-  return Number(row.value);
+  return Number(row.value) - count + 1;
+}
+
+/** Rows per multi-row statement in the bulk paths: at most 5 columns each, far below SQLite's and PostgreSQL's limits on bound values. */
+const ROWS_PER_STATEMENT = 500;
+
+/** An identifier row as stored: attached to an entity (`olid`, `cover_id` 0) or to a cover (`olid` ''). */
+export interface IdentifierRow {
+  scheme: string;
+  value: string;
+  olid: string;
+  cover_id: number;
+  created_at: number;
+}
+
+/** Store identifier rows, a few hundred per statement, duplicates and rows already there skipped; how many were new. */
+export async function insertIdentifierRows(trx: Executor, rows: IdentifierRow[]): Promise<number> {
+  let added = 0;
+  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row])).values()];
+  for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
+    const result = await trx
+      .insertInto('identifiers')
+      .values(unique.slice(i, i + ROWS_PER_STATEMENT))
+      .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
+      .executeTakeFirst();
+    added += Number(result.numInsertedOrUpdatedRows ?? 0);
+  }
+  return added;
+}
+
+/** Create these entities where they do not exist yet, a few hundred per statement. */
+export async function ensureEntities(trx: Executor, entities: Map<string, OlidKind>, now: number): Promise<void> {
+  const rows = [...entities].map(([olid, kind]) => ({ olid, kind, created_at: now }));
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    await trx
+      .insertInto('entities')
+      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+      .onConflict((oc) => oc.column('olid').doNothing())
+      .execute();
+  }
 }
 
 const CATEGORY_FOR_KIND: Record<OlidKind, Category> = { edition: 'b', work: 'w', author: 'a' };
@@ -156,19 +209,7 @@ export class CoverCatalogue {
   }
 
   async attachIdentifiers(trx: Executor, identifiers: IdentifierInput[], target: { olid?: string; coverId?: number }, now = Date.now()): Promise<void> {
-    if (identifiers.length === 0) return;
-    const rows = identifiers.map((identifier) => ({
-      scheme: identifier.scheme,
-      value: identifier.value,
-      olid: target.olid ?? '',
-      cover_id: target.olid ? 0 : (target.coverId ?? 0),
-      created_at: now,
-    }));
-    await trx
-      .insertInto('identifiers')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
-      .execute();
+    await insertIdentifierRows(trx, identifiers.map((identifier) => identifierRow(identifier, target, now)));
   }
 
   /** Add a cover (and its entity and identifiers) in one transaction. */
@@ -195,43 +236,59 @@ export class CoverCatalogue {
   }
 
   /**
-   * Add many covers in one transaction (bulk imports): ids kept when given (the sequence moves past them first, in
-   * its own transaction), entities created, identifiers attached, and links remembered from an earlier editions/idmap
-   * import applied. A kept id that another writer (a live upload) took meanwhile is not inserted: it is returned in
-   * `conflicts`, and nothing else of that cover is written.
+   * Add many covers in one transaction (bulk imports): ids kept when given, the others numbered after the highest,
+   * entities created, identifiers attached, and links remembered from an earlier editions/idmap import applied. A kept
+   * id that another writer (a live upload) took meanwhile is not inserted: it is returned in `conflicts`, and nothing
+   * else of that cover is written.
+   *
+   * Every id is settled first, in a short transaction of its own (the sequence moved past the kept ids, the others
+   * drawn as one block), so the batch's transaction never writes the sequence: on PostgreSQL an update holds its row
+   * lock until commit, and live uploads, which draw their ids from that row, would wait for the whole batch.
    */
   async addCovers(inputs: NewCover[]): Promise<{ conflicts: number[] }> {
     if (inputs.length === 0) return { conflicts: [] };
-    const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
-    if (requested.length > 0) await this.reserveIdsThrough(Math.max(...requested));
-    const result = await this.db.transaction().execute((trx) => this.insertCovers(trx, inputs));
+    const numbered = await this.db.transaction().execute(async (trx) => {
+      const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
+      if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
+      const unnumbered = inputs.length - requested.length;
+      let next = unnumbered > 0 ? await drawFromSequence(trx, 'cover_id', unnumbered) : 0;
+      return inputs.map((input) => (input.id === undefined ? { ...input, id: next++ } : input));
+    });
+    const result = await this.db.transaction().execute((trx) => this.insertCovers(trx, numbered));
     this.changed();
     return result;
   }
 
+  /**
+   * `addCovers` inside a caller's transaction. Kept ids already behind the sequence (`reserveIdsThrough`, as
+   * `addCovers` does) leave it unchanged and unlocked; otherwise it is moved past them here, and covers without an id
+   * draw theirs here as one block: either holds the sequence's row lock (PostgreSQL) until the caller commits.
+   */
   async insertCovers(trx: Executor, inputs: NewCover[], now = Date.now()): Promise<{ conflicts: number[] }> {
     const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
     if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
     const pending = new Map<number, { olid: string; kind: OlidKind }>();
-    for (let i = 0; i < requested.length; i += 500) {
+    for (let i = 0; i < requested.length; i += ROWS_PER_STATEMENT) {
       const rows = await trx
         .selectFrom('pending_cover_links')
         .select(['cover_id', 'olid', 'kind'])
-        .where('cover_id', 'in', requested.slice(i, i + 500))
+        .where('cover_id', 'in', requested.slice(i, i + ROWS_PER_STATEMENT))
         .execute();
       for (const row of rows) pending.set(Number(row.cover_id), { olid: row.olid, kind: row.kind });
     }
+    const unnumbered = inputs.length - requested.length;
+    let next = unnumbered > 0 ? await drawFromSequence(trx, 'cover_id', unnumbered) : 0;
     const rows: CoversTable[] = [];
     const entities = new Map<string, OlidKind>();
     for (const input of inputs) {
-      const id = input.id ?? (await this.nextId(trx));
+      const id = input.id ?? next++;
       const link = input.olid ? undefined : pending.get(id);
       const olid = input.olid ?? link?.olid;
       const kind = input.olidKind ?? link?.kind;
       if (olid && kind) entities.set(olid, kind);
       rows.push(coverRow(input, { id, category: link ? CATEGORY_FOR_KIND[link.kind] : input.category, olid: olid ?? null, createdAt: input.createdAt ?? now }));
     }
-    for (const [olid, kind] of entities) await this.ensureEntity(trx, olid, kind, now);
+    await ensureEntities(trx, entities, now);
     // A conflicting id is skipped rather than failing the batch: the row already there (an upload) is kept.
     const inserted = new Set<number>();
     for (let i = 0; i < rows.length; i += 200) {
@@ -243,12 +300,17 @@ export class CoverCatalogue {
         .execute();
       for (const row of done) inserted.add(Number(row.id));
     }
+    const identifiers: IdentifierRow[] = [];
     for (const [index, input] of inputs.entries()) {
-      if (!inserted.has(rows[index]!.id)) continue;
-      await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: rows[index]!.olid ?? undefined, coverId: rows[index]!.id }, now);
+      const row = rows[index]!;
+      if (!inserted.has(row.id)) continue;
+      for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, now));
     }
+    await insertIdentifierRows(trx, identifiers);
     const applied = [...pending.keys()].filter((id) => inserted.has(id));
-    if (applied.length > 0) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', applied).execute();
+    for (let i = 0; i < applied.length; i += ROWS_PER_STATEMENT) {
+      await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', applied.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    }
     return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
   }
 
@@ -264,41 +326,46 @@ export class CoverCatalogue {
 
   /**
    * Link covers to their entities (editions dump, identifier mapping). A cover that has no entity yet gets this one;
-   * a cover already linked keeps its link; a cover not imported yet has the link remembered for its import.
+   * a cover already linked keeps its link; a cover not imported yet has the link remembered for its import. The first
+   * link given for a cover is the one that counts. A few statements per few hundred links, not a few per link.
    */
   async linkCovers(trx: Executor, links: Array<{ coverId: number; olid: string; kind: OlidKind }>, now = Date.now()): Promise<{ linked: number; remembered: number }> {
     let linked = 0;
     let remembered = 0;
     if (links.length === 0) return { linked, remembered };
-    const ids = [...new Set(links.map((link) => link.coverId))];
+    const first = new Map<number, { olid: string; kind: OlidKind }>();
+    for (const link of links) if (!first.has(link.coverId)) first.set(link.coverId, { olid: link.olid, kind: link.kind });
+    const ids = [...first.keys()];
     const existing = new Map<number, string | null>();
-    const remembering = new Set<number>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
+      const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT)).execute();
       for (const row of rows) existing.set(Number(row.id), row.olid);
     }
-    for (const link of links) {
-      if (remembering.has(link.coverId)) continue;
-      if (!existing.has(link.coverId)) {
-        remembering.add(link.coverId);
-        const result = await trx
-          .insertInto('pending_cover_links')
-          .values({ cover_id: link.coverId, olid: link.olid, kind: link.kind, created_at: now })
-          .onConflict((oc) => oc.column('cover_id').doNothing())
-          .executeTakeFirst();
-        if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) remembered++;
-        continue;
-      }
-      if (existing.get(link.coverId) !== null) continue;
-      await this.ensureEntity(trx, link.olid, link.kind, now);
-      await trx
+    const toRemember = ids.filter((id) => !existing.has(id)).map((id) => ({ cover_id: id, olid: first.get(id)!.olid, kind: first.get(id)!.kind, created_at: now }));
+    for (let i = 0; i < toRemember.length; i += ROWS_PER_STATEMENT) {
+      const result = await trx
+        .insertInto('pending_cover_links')
+        .values(toRemember.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflict((oc) => oc.column('cover_id').doNothing())
+        .executeTakeFirst();
+      remembered += Number(result.numInsertedOrUpdatedRows ?? 0);
+    }
+    const toLink = ids.filter((id) => existing.has(id) && existing.get(id) === null);
+    await ensureEntities(trx, new Map(toLink.map((id) => [first.get(id)!.olid, first.get(id)!.kind])), now);
+    // One UPDATE per chunk, the entity and category chosen per id; `olid IS NULL` again, in case another writer
+    // linked one of them since the read above.
+    for (let i = 0; i < toLink.length; i += 200) {
+      const chunk = toLink.slice(i, i + 200);
+      const olidCase = sql.join(chunk.map((id) => sql`WHEN ${id} THEN ${first.get(id)!.olid}`), sql` `);
+      const categoryCase = sql.join(chunk.map((id) => sql`WHEN ${id} THEN ${CATEGORY_FOR_KIND[first.get(id)!.kind]}`), sql` `);
+      const done = await trx
         .updateTable('covers')
-        .set({ olid: link.olid, category: CATEGORY_FOR_KIND[link.kind] })
-        .where('id', '=', link.coverId)
+        .set({ olid: sql<string>`CASE id ${olidCase} END`, category: sql<Category>`CASE id ${categoryCase} END` })
+        .where('id', 'in', chunk)
         .where('olid', 'is', null)
+        .returning('id')
         .execute();
-      existing.set(link.coverId, link.olid);
-      linked++;
+      linked += done.length;
     }
     return { linked, remembered };
   }

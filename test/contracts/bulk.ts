@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
+import type { OlidKind } from '../../src/identifiers/index.ts';
 import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 
 let serial = 0;
@@ -108,6 +109,42 @@ export function bulkCatalogueContract(name: string, open: () => Promise<Catalogu
       assert.equal((await catalogue.getCover(3003))?.olid, 'OL3003X');
       // Applied links are used up: a later link call for the imported cover links nothing and remembers nothing.
       assert.deepEqual(await catalogue.linkCovers(catalogue.db, [{ coverId: 3002, olid: 'OL3002M', kind: 'edition' }]), { linked: 0, remembered: 0 });
+    });
+
+    test('linkCovers over more links than one statement takes: every cover linked or remembered once, the first link per cover counting', async () => {
+      const base = 20_000;
+      // 700 covers stored (every third already linked), 300 not imported yet; each cover named twice, the second
+      // link pointing elsewhere.
+      const stored = Array.from({ length: 700 }, (_, i) => newCover({ id: base + i, ...(i % 3 === 0 ? { olid: `OL${base + i}M`, olidKind: 'edition' as const } : {}) }));
+      await catalogue.addCovers(stored);
+      const links = Array.from({ length: 1000 }, (_, i) => ({ coverId: base + i, olid: i % 2 ? `OL${base + i}W` : `OL${base + i}A`, kind: (i % 2 ? 'work' : 'author') as OlidKind }));
+      const result = await catalogue.linkCovers(catalogue.db, [...links, ...links.map((link) => ({ ...link, olid: 'OL1M', kind: 'edition' as const }))]);
+      const unlinked = stored.filter((_, i) => i % 3 !== 0).length;
+      assert.deepEqual(result, { linked: unlinked, remembered: 300 });
+      const odd = await catalogue.getCover(base + 1);
+      assert.equal(odd?.olid, `OL${base + 1}W`);
+      assert.equal(odd?.category, 'w');
+      const even = await catalogue.getCover(base + 698);
+      assert.equal(even?.olid, `OL${base + 698}A`);
+      assert.equal(even?.category, 'a');
+      assert.equal((await catalogue.getCover(base + 3))?.olid, `OL${base + 3}M`, 'an existing link is kept');
+      assert.equal((await catalogue.coverForOlid(`OL${base + 697}W`))?.id, base + 697, 'the entity exists and finds its cover');
+      assert.equal(await catalogue.coverForOlid('OL1M'), undefined, 'second links count for nothing');
+      // The remembered links are applied when those covers come, the first given for each.
+      await catalogue.addCovers(Array.from({ length: 300 }, (_, i) => newCover({ id: base + 700 + i })));
+      assert.equal((await catalogue.getCover(base + 999))?.olid, `OL${base + 999}W`);
+      assert.equal((await catalogue.getCover(base + 700))?.olid, `OL${base + 700}A`);
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, links), { linked: 0, remembered: 0 }, 'all linked now: nothing to do');
+    });
+
+    test('addCovers with identifiers on many covers attaches each to its own cover', async () => {
+      const base = 30_000;
+      const batch = Array.from({ length: 600 }, (_, i) =>
+        newCover({ id: base + i, ...(i % 2 ? { olid: `OL${base + i}M`, olidKind: 'edition' as const } : {}), identifiers: [{ scheme: 'oclc', value: String(base + i) }, { scheme: 'oclc', value: String(base + i) }] }),
+      );
+      await catalogue.addCovers(batch);
+      for (const i of [0, 1, 598, 599]) assert.equal((await catalogue.coverForIdentifier('oclc', String(base + i)))?.id, base + i);
+      assert.deepEqual(await catalogue.identifiersOf({ id: base, olid: null }), [{ scheme: 'oclc', value: String(base) }], 'a repeated identifier is stored once');
     });
 
     test('linkCovers and insertCovers run inside a caller transaction and roll back with it', async () => {
