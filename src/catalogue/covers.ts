@@ -78,7 +78,6 @@ export function toCover(row: CoversTable): Cover {
   };
 }
 
-/** The row of a new cover: what the input says, with the id, category, entity and time decided by the caller. */
 /** The row that attaches an identifier to an entity (when `target.olid` is given) or directly to a cover. */
 function identifierRow(identifier: IdentifierInput, target: { olid?: string; coverId?: number }, now: number): IdentifierRow {
   return {
@@ -90,6 +89,7 @@ function identifierRow(identifier: IdentifierInput, target: { olid?: string; cov
   };
 }
 
+/** The row of a new cover: what the input says, with the id, category, entity and time decided by the caller. */
 function coverRow(input: NewCover, decided: { id: number; category: Category; olid: string | null; createdAt: number }): CoversTable {
   return {
     id: decided.id,
@@ -109,17 +109,30 @@ export type Executor = CatalogueDb | Transaction<Database>;
 
 /**
  * A counter in the `sequences` table: the next value, or with `requested` (an id kept from an import), the counter
- * moved up to it if it was behind, and `requested` itself. Update first, read never: the transaction is a writer
- * from its first statement on SQLite (an UPDATE makes it one even when it changes no row), so it never fails to
- * upgrade from a stale read; on PostgreSQL the row stays locked until commit once it was changed, so two writers
- * never draw the same value. A counter already past `requested` is not changed, and PostgreSQL then takes no lock.
+ * moved past it if it was behind and `requested` itself. Update first, read never: the row stays locked (PostgreSQL)
+ * or the transaction stays a writer (SQLite) from the first statement, so two writers never read the same value, and
+ * two writers keeping the same id run one after the other (the release catalogue's edit log relies on that).
  */
 export async function advanceSequence(trx: Executor, name: string, requested?: number): Promise<number> {
   if (requested !== undefined) {
-    await trx.updateTable('sequences').set({ value: requested }).where('name', '=', name).where('value', '<', requested).execute();
+    await trx
+      .updateTable('sequences')
+      .set({ value: sql<number>`CASE WHEN value < ${requested} THEN ${requested} ELSE value END` })
+      .where('name', '=', name)
+      .execute();
     return requested;
   }
   return drawFromSequence(trx, name, 1);
+}
+
+/**
+ * Move a counter up to `requested` if it is behind. A counter already there is not changed, and PostgreSQL then takes
+ * no lock: the covers' kept ids need none (a taken id is found at insert time), and a bulk batch must not hold the
+ * lock live uploads draw their ids under. On SQLite the UPDATE makes the transaction a writer even when it changes
+ * no row, so it never has to upgrade from a stale read later (SQLITE_BUSY_SNAPSHOT when another process wrote).
+ */
+async function moveSequencePast(trx: Executor, name: string, requested: number): Promise<void> {
+  await trx.updateTable('sequences').set({ value: requested }).where('name', '=', name).where('value', '<', requested).execute();
 }
 
 /** `count` consecutive values of a counter, in one statement: the first of them (locked as `advanceSequence`). */
@@ -148,7 +161,10 @@ export interface IdentifierRow {
 /** Store identifier rows, a few hundred per statement, duplicates and rows already there skipped; how many were new. */
 export async function insertIdentifierRows(trx: Executor, rows: IdentifierRow[]): Promise<number> {
   let added = 0;
-  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row])).values()];
+  // Sorted by key, so two imports writing at once take their locks in the same order (PostgreSQL).
+  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row]))]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, row]) => row);
   for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
     const result = await trx
       .insertInto('identifiers')
@@ -162,7 +178,7 @@ export async function insertIdentifierRows(trx: Executor, rows: IdentifierRow[])
 
 /** Create these entities where they do not exist yet, a few hundred per statement. */
 export async function ensureEntities(trx: Executor, entities: Map<string, OlidKind>, now: number): Promise<void> {
-  const rows = [...entities].map(([olid, kind]) => ({ olid, kind, created_at: now }));
+  const rows = [...entities].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([olid, kind]) => ({ olid, kind, created_at: now }));
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     await trx
       .insertInto('entities')
@@ -196,8 +212,10 @@ export class CoverCatalogue {
     this.onChange?.();
   }
 
-  private nextId(trx: Executor, requested?: number): Promise<number> {
-    return advanceSequence(trx, 'cover_id', requested);
+  private async nextId(trx: Executor, requested?: number): Promise<number> {
+    if (requested === undefined) return drawFromSequence(trx, 'cover_id', 1);
+    await moveSequencePast(trx, 'cover_id', requested);
+    return requested;
   }
 
   async ensureEntity(trx: Executor, olid: string, kind: OlidKind, now = Date.now()): Promise<void> {
@@ -247,14 +265,8 @@ export class CoverCatalogue {
    */
   async addCovers(inputs: NewCover[]): Promise<{ conflicts: number[] }> {
     if (inputs.length === 0) return { conflicts: [] };
-    const numbered = await this.db.transaction().execute(async (trx) => {
-      const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
-      if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
-      const unnumbered = inputs.length - requested.length;
-      let next = unnumbered > 0 ? await drawFromSequence(trx, 'cover_id', unnumbered) : 0;
-      return inputs.map((input) => (input.id === undefined ? { ...input, id: next++ } : input));
-    });
-    const result = await this.db.transaction().execute((trx) => this.insertCovers(trx, numbered));
+    const numbered = await this.db.transaction().execute((trx) => this.numberCovers(trx, inputs));
+    const result = await this.db.transaction().execute((trx) => this.insertNumbered(trx, numbered, Date.now()));
     this.changed();
     return result;
   }
@@ -264,50 +276,70 @@ export class CoverCatalogue {
    * `addCovers` does) leave it unchanged and unlocked; otherwise it is moved past them here, and covers without an id
    * draw theirs here as one block: either holds the sequence's row lock (PostgreSQL) until the caller commits.
    */
-  async insertCovers(trx: Executor, inputs: NewCover[], now = Date.now()): Promise<{ conflicts: number[] }> {
+  async insertCovers(trx: Executor, inputs: NewCover[], at = Date.now()): Promise<{ conflicts: number[] }> {
+    return this.insertNumbered(trx, await this.numberCovers(trx, inputs), at);
+  }
+
+  /** Each cover with its id: a kept id moves the sequence past it; the others are drawn as one block. */
+  private async numberCovers(trx: Executor, inputs: NewCover[]): Promise<Array<{ input: NewCover; id: number; kept: boolean }>> {
     const requested = inputs.flatMap((input) => (input.id === undefined ? [] : [input.id]));
     if (requested.length > 0) await this.nextId(trx, Math.max(...requested));
+    const unnumbered = inputs.length - requested.length;
+    let next = unnumbered > 0 ? await drawFromSequence(trx, 'cover_id', unnumbered) : 0;
+    return inputs.map((input) => (input.id === undefined ? { input, id: next++, kept: false } : { input, id: input.id, kept: true }));
+  }
+
+  /**
+   * Write numbered covers: entities, cover rows (a taken id skipped and reported), identifiers, and the links an
+   * editions/idmap import remembered for kept ids (a remembered link names an Open Library cover id: a cover that
+   * drew a fresh id is another cover, and does not take it). Rows go out in key order, so two imports writing at
+   * once take their locks in the same order (PostgreSQL).
+   */
+  private async insertNumbered(trx: Executor, numbered: Array<{ input: NewCover; id: number; kept: boolean }>, at: number): Promise<{ conflicts: number[] }> {
+    const kept = numbered.filter((cover) => cover.kept).map((cover) => cover.id);
+    // A write before the first read: on SQLite that makes the transaction a writer at once, where a read first would
+    // fail to upgrade (SQLITE_BUSY_SNAPSHOT) once another process (the server, during an import) has written. The
+    // sequence is already past these ids (numberCovers), so nothing changes, and PostgreSQL takes no lock.
+    if (kept.length > 0) await moveSequencePast(trx, 'cover_id', Math.max(...kept));
     const pending = new Map<number, { olid: string; kind: OlidKind }>();
-    for (let i = 0; i < requested.length; i += ROWS_PER_STATEMENT) {
+    for (let i = 0; i < kept.length; i += ROWS_PER_STATEMENT) {
       const rows = await trx
         .selectFrom('pending_cover_links')
         .select(['cover_id', 'olid', 'kind'])
-        .where('cover_id', 'in', requested.slice(i, i + ROWS_PER_STATEMENT))
+        .where('cover_id', 'in', kept.slice(i, i + ROWS_PER_STATEMENT))
         .execute();
       for (const row of rows) pending.set(Number(row.cover_id), { olid: row.olid, kind: row.kind });
     }
-    const unnumbered = inputs.length - requested.length;
-    let next = unnumbered > 0 ? await drawFromSequence(trx, 'cover_id', unnumbered) : 0;
     const rows: CoversTable[] = [];
     const entities = new Map<string, OlidKind>();
-    for (const input of inputs) {
-      const id = input.id ?? next++;
-      const link = input.olid ? undefined : pending.get(id);
+    for (const { input, id, kept } of numbered) {
+      const link = input.olid || !kept ? undefined : pending.get(id);
       const olid = input.olid ?? link?.olid;
       const kind = input.olidKind ?? link?.kind;
       if (olid && kind) entities.set(olid, kind);
-      rows.push(coverRow(input, { id, category: link ? CATEGORY_FOR_KIND[link.kind] : input.category, olid: olid ?? null, createdAt: input.createdAt ?? now }));
+      rows.push(coverRow(input, { id, category: link ? CATEGORY_FOR_KIND[link.kind] : input.category, olid: olid ?? null, createdAt: input.createdAt ?? at }));
     }
-    await ensureEntities(trx, entities, now);
+    await ensureEntities(trx, entities, at);
     // A conflicting id is skipped rather than failing the batch: the row already there (an upload) is kept.
     const inserted = new Set<number>();
-    for (let i = 0; i < rows.length; i += 200) {
+    const byId = [...rows].sort((a, b) => a.id - b.id);
+    for (let i = 0; i < byId.length; i += 200) {
       const done = await trx
         .insertInto('covers')
-        .values(rows.slice(i, i + 200))
+        .values(byId.slice(i, i + 200))
         .onConflict((oc) => oc.column('id').doNothing())
         .returning('id')
         .execute();
       for (const row of done) inserted.add(Number(row.id));
     }
     const identifiers: IdentifierRow[] = [];
-    for (const [index, input] of inputs.entries()) {
+    for (const [index, { input }] of numbered.entries()) {
       const row = rows[index]!;
       if (!inserted.has(row.id)) continue;
-      for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, now));
+      for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, at));
     }
     await insertIdentifierRows(trx, identifiers);
-    const applied = [...pending.keys()].filter((id) => inserted.has(id));
+    const applied = [...pending.keys()].filter((id) => inserted.has(id)).sort((a, b) => a - b);
     for (let i = 0; i < applied.length; i += ROWS_PER_STATEMENT) {
       await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', applied.slice(i, i + ROWS_PER_STATEMENT)).execute();
     }
@@ -341,7 +373,7 @@ export class CoverCatalogue {
       const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT)).execute();
       for (const row of rows) existing.set(Number(row.id), row.olid);
     }
-    const toRemember = ids.filter((id) => !existing.has(id)).map((id) => ({ cover_id: id, olid: first.get(id)!.olid, kind: first.get(id)!.kind, created_at: now }));
+    const toRemember = ids.filter((id) => !existing.has(id)).sort((a, b) => a - b).map((id) => ({ cover_id: id, olid: first.get(id)!.olid, kind: first.get(id)!.kind, created_at: now }));
     for (let i = 0; i < toRemember.length; i += ROWS_PER_STATEMENT) {
       const result = await trx
         .insertInto('pending_cover_links')
@@ -350,7 +382,7 @@ export class CoverCatalogue {
         .executeTakeFirst();
       remembered += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
-    const toLink = ids.filter((id) => existing.has(id) && existing.get(id) === null);
+    const toLink = ids.filter((id) => existing.has(id) && existing.get(id) === null).sort((a, b) => a - b);
     await ensureEntities(trx, new Map(toLink.map((id) => [first.get(id)!.olid, first.get(id)!.kind])), now);
     // One UPDATE per chunk, the entity and category chosen per id; `olid IS NULL` again, in case another writer
     // linked one of them since the read above.

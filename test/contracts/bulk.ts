@@ -113,14 +113,14 @@ export function bulkCatalogueContract(name: string, open: () => Promise<Catalogu
 
     test('linkCovers over more links than one statement takes: every cover linked or remembered once, the first link per cover counting', async () => {
       const base = 20_000;
-      // 700 covers stored (every third already linked), 300 not imported yet; each cover named twice, the second
+      // 700 covers stored (every third already linked), 600 not imported yet; each cover named twice, the second
       // link pointing elsewhere.
       const stored = Array.from({ length: 700 }, (_, i) => newCover({ id: base + i, ...(i % 3 === 0 ? { olid: `OL${base + i}M`, olidKind: 'edition' as const } : {}) }));
       await catalogue.addCovers(stored);
-      const links = Array.from({ length: 1000 }, (_, i) => ({ coverId: base + i, olid: i % 2 ? `OL${base + i}W` : `OL${base + i}A`, kind: (i % 2 ? 'work' : 'author') as OlidKind }));
+      const links = Array.from({ length: 1300 }, (_, i) => ({ coverId: base + i, olid: i % 2 ? `OL${base + i}W` : `OL${base + i}A`, kind: (i % 2 ? 'work' : 'author') as OlidKind }));
       const result = await catalogue.linkCovers(catalogue.db, [...links, ...links.map((link) => ({ ...link, olid: 'OL1M', kind: 'edition' as const }))]);
       const unlinked = stored.filter((_, i) => i % 3 !== 0).length;
-      assert.deepEqual(result, { linked: unlinked, remembered: 300 });
+      assert.deepEqual(result, { linked: unlinked, remembered: 600 });
       const odd = await catalogue.getCover(base + 1);
       assert.equal(odd?.olid, `OL${base + 1}W`);
       assert.equal(odd?.category, 'w');
@@ -130,21 +130,41 @@ export function bulkCatalogueContract(name: string, open: () => Promise<Catalogu
       assert.equal((await catalogue.getCover(base + 3))?.olid, `OL${base + 3}M`, 'an existing link is kept');
       assert.equal((await catalogue.coverForOlid(`OL${base + 697}W`))?.id, base + 697, 'the entity exists and finds its cover');
       assert.equal(await catalogue.coverForOlid('OL1M'), undefined, 'second links count for nothing');
+      const entities = await catalogue.db.selectFrom('entities').select('olid').where('olid', 'in', [`OL${base + 3}W`, `OL${base + 699}A`, `OL${base + 1299}W`, 'OL1M']).execute();
+      assert.deepEqual(entities, [], 'no entity for a cover already linked, a cover not here yet, or a second link');
       // The remembered links are applied when those covers come, the first given for each.
-      await catalogue.addCovers(Array.from({ length: 300 }, (_, i) => newCover({ id: base + 700 + i })));
-      assert.equal((await catalogue.getCover(base + 999))?.olid, `OL${base + 999}W`);
+      await catalogue.addCovers(Array.from({ length: 600 }, (_, i) => newCover({ id: base + 700 + i })));
+      assert.equal((await catalogue.getCover(base + 1299))?.olid, `OL${base + 1299}W`);
       assert.equal((await catalogue.getCover(base + 700))?.olid, `OL${base + 700}A`);
       assert.deepEqual(await catalogue.linkCovers(catalogue.db, links), { linked: 0, remembered: 0 }, 'all linked now: nothing to do');
     });
 
-    test('addCovers with identifiers on many covers attaches each to its own cover', async () => {
+    test('a remembered link waits for the Open Library cover of that id: a cover that draws the same id fresh does not take it', async () => {
+      const probe = await catalogue.addCover(newCover());
+      const next = probe.id + 1;
+      assert.deepEqual(await catalogue.linkCovers(catalogue.db, [{ coverId: next, olid: `OL${next}M`, kind: 'edition' }]), { linked: 0, remembered: 1 });
+      await catalogue.addCovers([newCover()]);
+      const fresh = await catalogue.getCover(next);
+      assert.ok(fresh, 'the id-less cover drew the next id');
+      assert.equal(fresh.olid, null);
+      const pending = await catalogue.db.selectFrom('pending_cover_links').select('olid').where('cover_id', '=', next).execute();
+      assert.deepEqual(pending, [{ olid: `OL${next}M` }], 'the link is still remembered');
+    });
+
+    test('addCovers with identifiers on many covers attaches each to its own cover or edition', async () => {
       const base = 30_000;
       const batch = Array.from({ length: 600 }, (_, i) =>
         newCover({ id: base + i, ...(i % 2 ? { olid: `OL${base + i}M`, olidKind: 'edition' as const } : {}), identifiers: [{ scheme: 'oclc', value: String(base + i) }, { scheme: 'oclc', value: String(base + i) }] }),
       );
       await catalogue.addCovers(batch);
+      const rows = await catalogue.db.selectFrom('identifiers').select(['value', 'olid', 'cover_id']).where('scheme', '=', 'oclc').where('value', 'like', '3____').execute();
+      assert.equal(rows.length, 600, 'one row per cover: the repeated identifier stored once');
+      for (const row of rows) {
+        const i = Number(row.value) - base;
+        if (i % 2) assert.deepEqual([row.olid, Number(row.cover_id)], [`OL${base + i}M`, 0], `identifier ${row.value} on its edition`);
+        else assert.deepEqual([row.olid, Number(row.cover_id)], ['', base + i], `identifier ${row.value} on its cover`);
+      }
       for (const i of [0, 1, 598, 599]) assert.equal((await catalogue.coverForIdentifier('oclc', String(base + i)))?.id, base + i);
-      assert.deepEqual(await catalogue.identifiersOf({ id: base, olid: null }), [{ scheme: 'oclc', value: String(base) }], 'a repeated identifier is stored once');
     });
 
     test('linkCovers and insertCovers run inside a caller transaction and roll back with it', async () => {
