@@ -149,6 +149,11 @@ async function drawFromSequence(trx: Executor, name: string, count: number): Pro
 /** Rows per multi-row statement in the bulk paths: at most 5 columns each, far below SQLite's and PostgreSQL's limits on bound values. */
 const ROWS_PER_STATEMENT = 500;
 
+/** `items` in consecutive slices of at most `size`: one statement each. */
+function* inChunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
 /** An identifier row as stored: attached to an entity (`olid`, `cover_id` 0) or to a cover (`olid` ''). */
 export interface IdentifierRow {
   scheme: string;
@@ -162,13 +167,11 @@ export interface IdentifierRow {
 export async function insertIdentifierRows(trx: Executor, rows: IdentifierRow[]): Promise<number> {
   let added = 0;
   // Sorted by key, so two imports writing at once take their locks in the same order (PostgreSQL).
-  const unique = [...new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row]))]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, row]) => row);
-  for (let i = 0; i < unique.length; i += ROWS_PER_STATEMENT) {
+  const unique = new Map(rows.map((row) => [`${row.scheme}\0${row.value}\0${row.olid}\0${row.cover_id}`, row]));
+  for (const chunk of inChunks([...unique.keys()].sort().map((key) => unique.get(key)!))) {
     const result = await trx
       .insertInto('identifiers')
-      .values(unique.slice(i, i + ROWS_PER_STATEMENT))
+      .values(chunk)
       .onConflict((oc) => oc.columns(['scheme', 'value', 'olid', 'cover_id']).doNothing())
       .executeTakeFirst();
     added += Number(result.numInsertedOrUpdatedRows ?? 0);
@@ -178,11 +181,11 @@ export async function insertIdentifierRows(trx: Executor, rows: IdentifierRow[])
 
 /** Create these entities where they do not exist yet, a few hundred per statement. */
 export async function ensureEntities(trx: Executor, entities: Map<string, OlidKind>, now: number): Promise<void> {
-  const rows = [...entities].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([olid, kind]) => ({ olid, kind, created_at: now }));
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+  const rows = [...entities.keys()].sort().map((olid) => ({ olid, kind: entities.get(olid)!, created_at: now }));
+  for (const chunk of inChunks(rows)) {
     await trx
       .insertInto('entities')
-      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+      .values(chunk)
       .onConflict((oc) => oc.column('olid').doNothing())
       .execute();
   }
@@ -266,7 +269,14 @@ export class CoverCatalogue {
   async addCovers(inputs: NewCover[]): Promise<{ conflicts: number[] }> {
     if (inputs.length === 0) return { conflicts: [] };
     const numbered = await this.db.transaction().execute((trx) => this.numberCovers(trx, inputs));
-    const result = await this.db.transaction().execute((trx) => this.insertNumbered(trx, numbered, Date.now()));
+    const result = await this.db.transaction().execute(async (trx) => {
+      // A write before the first read: on SQLite that makes the transaction a writer at once, where a read first
+      // would fail to upgrade (SQLITE_BUSY_SNAPSHOT) once another process (the server, during an import) has
+      // written. The sequence is already past these ids, so nothing changes, and PostgreSQL takes no lock.
+      const kept = numbered.filter((cover) => cover.kept).map((cover) => cover.id);
+      if (kept.length > 0) await moveSequencePast(trx, 'cover_id', Math.max(...kept));
+      return this.insertNumbered(trx, numbered, Date.now());
+    });
     this.changed();
     return result;
   }
@@ -297,17 +307,9 @@ export class CoverCatalogue {
    */
   private async insertNumbered(trx: Executor, numbered: Array<{ input: NewCover; id: number; kept: boolean }>, at: number): Promise<{ conflicts: number[] }> {
     const kept = numbered.filter((cover) => cover.kept).map((cover) => cover.id);
-    // A write before the first read: on SQLite that makes the transaction a writer at once, where a read first would
-    // fail to upgrade (SQLITE_BUSY_SNAPSHOT) once another process (the server, during an import) has written. The
-    // sequence is already past these ids (numberCovers), so nothing changes, and PostgreSQL takes no lock.
-    if (kept.length > 0) await moveSequencePast(trx, 'cover_id', Math.max(...kept));
     const pending = new Map<number, { olid: string; kind: OlidKind }>();
-    for (let i = 0; i < kept.length; i += ROWS_PER_STATEMENT) {
-      const rows = await trx
-        .selectFrom('pending_cover_links')
-        .select(['cover_id', 'olid', 'kind'])
-        .where('cover_id', 'in', kept.slice(i, i + ROWS_PER_STATEMENT))
-        .execute();
+    for (const chunk of inChunks(kept)) {
+      const rows = await trx.selectFrom('pending_cover_links').select(['cover_id', 'olid', 'kind']).where('cover_id', 'in', chunk).execute();
       for (const row of rows) pending.set(Number(row.cover_id), { olid: row.olid, kind: row.kind });
     }
     const rows: CoversTable[] = [];
@@ -322,11 +324,10 @@ export class CoverCatalogue {
     await ensureEntities(trx, entities, at);
     // A conflicting id is skipped rather than failing the batch: the row already there (an upload) is kept.
     const inserted = new Set<number>();
-    const byId = [...rows].sort((a, b) => a.id - b.id);
-    for (let i = 0; i < byId.length; i += 200) {
+    for (const chunk of inChunks([...rows].sort((a, b) => a.id - b.id), 200)) {
       const done = await trx
         .insertInto('covers')
-        .values(byId.slice(i, i + 200))
+        .values(chunk)
         .onConflict((oc) => oc.column('id').doNothing())
         .returning('id')
         .execute();
@@ -340,17 +341,15 @@ export class CoverCatalogue {
     }
     await insertIdentifierRows(trx, identifiers);
     const applied = [...pending.keys()].filter((id) => inserted.has(id)).sort((a, b) => a - b);
-    for (let i = 0; i < applied.length; i += ROWS_PER_STATEMENT) {
-      await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', applied.slice(i, i + ROWS_PER_STATEMENT)).execute();
-    }
+    for (const chunk of inChunks(applied)) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', chunk).execute();
     return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
   }
 
   /** The stored hash and entity of each of these covers that exists (deleted ones included). */
   async coverSummaries(ids: number[]): Promise<Map<number, { sha256: string; olid: string | null }>> {
     const out = new Map<number, { sha256: string; olid: string | null }>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.db.selectFrom('covers').select(['id', 'sha256', 'olid']).where('id', 'in', ids.slice(i, i + 500)).execute();
+    for (const chunk of inChunks(ids)) {
+      const rows = await this.db.selectFrom('covers').select(['id', 'sha256', 'olid']).where('id', 'in', chunk).execute();
       for (const row of rows) out.set(Number(row.id), { sha256: row.sha256, olid: row.olid });
     }
     return out;
@@ -365,35 +364,34 @@ export class CoverCatalogue {
     let linked = 0;
     let remembered = 0;
     if (links.length === 0) return { linked, remembered };
-    const first = new Map<number, { olid: string; kind: OlidKind }>();
-    for (const link of links) if (!first.has(link.coverId)) first.set(link.coverId, { olid: link.olid, kind: link.kind });
-    const ids = [...first.keys()];
+    const first = new Map<number, { coverId: number; olid: string; kind: OlidKind }>();
+    for (const link of links) if (!first.has(link.coverId)) first.set(link.coverId, link);
     const existing = new Map<number, string | null>();
-    for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
-      const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', ids.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    for (const chunk of inChunks([...first.keys()])) {
+      const rows = await trx.selectFrom('covers').select(['id', 'olid']).where('id', 'in', chunk).execute();
       for (const row of rows) existing.set(Number(row.id), row.olid);
     }
-    const toRemember = ids.filter((id) => !existing.has(id)).sort((a, b) => a - b).map((id) => ({ cover_id: id, olid: first.get(id)!.olid, kind: first.get(id)!.kind, created_at: now }));
-    for (let i = 0; i < toRemember.length; i += ROWS_PER_STATEMENT) {
+    const inIdOrder = [...first.values()].sort((a, b) => a.coverId - b.coverId);
+    const toRemember = inIdOrder.filter((link) => !existing.has(link.coverId));
+    for (const chunk of inChunks(toRemember)) {
       const result = await trx
         .insertInto('pending_cover_links')
-        .values(toRemember.slice(i, i + ROWS_PER_STATEMENT))
+        .values(chunk.map((link) => ({ cover_id: link.coverId, olid: link.olid, kind: link.kind, created_at: now })))
         .onConflict((oc) => oc.column('cover_id').doNothing())
         .executeTakeFirst();
       remembered += Number(result.numInsertedOrUpdatedRows ?? 0);
     }
-    const toLink = ids.filter((id) => existing.has(id) && existing.get(id) === null).sort((a, b) => a - b);
-    await ensureEntities(trx, new Map(toLink.map((id) => [first.get(id)!.olid, first.get(id)!.kind])), now);
+    const toLink = inIdOrder.filter((link) => existing.get(link.coverId) === null);
+    await ensureEntities(trx, new Map(toLink.map((link) => [link.olid, link.kind])), now);
     // One UPDATE per chunk, the entity and category chosen per id; `olid IS NULL` again, in case another writer
     // linked one of them since the read above.
-    for (let i = 0; i < toLink.length; i += 200) {
-      const chunk = toLink.slice(i, i + 200);
-      const olidCase = sql.join(chunk.map((id) => sql`WHEN ${id} THEN ${first.get(id)!.olid}`), sql` `);
-      const categoryCase = sql.join(chunk.map((id) => sql`WHEN ${id} THEN ${CATEGORY_FOR_KIND[first.get(id)!.kind]}`), sql` `);
+    for (const chunk of inChunks(toLink, 200)) {
+      const olidCase = sql.join(chunk.map((link) => sql`WHEN ${link.coverId} THEN ${link.olid}`), sql` `);
+      const categoryCase = sql.join(chunk.map((link) => sql`WHEN ${link.coverId} THEN ${CATEGORY_FOR_KIND[link.kind]}`), sql` `);
       const done = await trx
         .updateTable('covers')
         .set({ olid: sql<string>`CASE id ${olidCase} END`, category: sql<Category>`CASE id ${categoryCase} END` })
-        .where('id', 'in', chunk)
+        .where('id', 'in', chunk.map((link) => link.coverId))
         .where('olid', 'is', null)
         .returning('id')
         .execute();
