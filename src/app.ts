@@ -28,6 +28,8 @@ import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
 import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { HotResponses } from './http/hot-responses.ts';
+import { Delivery } from './delivery/answer.ts';
+import { Resolver } from './delivery/resolve.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -59,6 +61,8 @@ export interface Services {
   releases: ReleaseCatalogue;
   blobs: BlobStore;
   renditions: RenditionEngine;
+  /** Image delivery for every dialect: identifier → image (delivery.resolve), then the answer (src/delivery/). */
+  delivery: Delivery;
   auth: Auth;
   ingest: Ingest;
   hooks: Hooks;
@@ -119,6 +123,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     releases,
     blobs,
     renditions,
+    delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions }),
     auth,
     ingest,
     hooks,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
-import { BACK_TYPE, firstOfType, FRONT_TYPE, isServed, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
+import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
+import { Resolver } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
@@ -122,45 +123,11 @@ export function releaseListing(services: Services, base: string, release: string
 }
 
 /**
- * Serve immutable bytes: validators, 304, a single byte range (206/416). The bytes are loaded only once the answer is
- * known not to be a 304, so revalidating costs no image work and no blob read.
- */
-async function sendBytes(request: FastifyRequest, reply: FastifyReply, load: () => Buffer | Promise<Buffer>, mime: string, etag: string, cacheControl: string): Promise<FastifyReply> {
-  const validators = { etag };
-  setValidators(reply, validators, cacheControl);
-  reply.header('accept-ranges', 'bytes');
-  if (isNotModified(request.headers, validators)) return reply.code(304).send();
-  const bytes = await load();
-  reply.type(mime);
-  const range = request.headers.range;
-  const ifRange = request.headers['if-range'];
-  if (range && (ifRange === undefined || ifRange === etag)) {
-    const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-    if (match && (match[1] !== '' || match[2] !== '')) {
-      let start: number;
-      let end: number;
-      if (match[1] === '') {
-        start = Math.max(0, bytes.length - Number(match[2]));
-        end = bytes.length - 1;
-      } else {
-        start = Number(match[1]);
-        end = match[2] === '' ? bytes.length - 1 : Math.min(Number(match[2]), bytes.length - 1);
-      }
-      if (start >= bytes.length || start > end) {
-        return reply.code(416).header('content-range', `bytes */${bytes.length}`).type('text/plain; charset=utf-8').send('Range Not Satisfiable\n');
-      }
-      return reply.code(206).header('content-range', `bytes ${start}-${end}/${bytes.length}`).send(bytes.subarray(start, end + 1));
-    }
-  }
-  return reply.send(bytes);
-}
-
-/**
  * The Cover Art Archive dialect: the redirecting API (`/release…`, `/release-group…`) and the file routes it points
  * to (`/download/mbid-{mbid}/…`, the role the Internet Archive plays for the original service).
  */
 export async function coverArtArchiveRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { releases, renditions, config } = services;
+  const { releases, delivery, config } = services;
 
   /** Rate-limit hook first, then the work; JacketErrors become this dialect's short text bodies. */
   async function dialect(
@@ -204,19 +171,6 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     }
   }
 
-  /** A release's images; in mirror mode, a release with none here is first filled from the upstream. */
-  async function imagesWithMirror(release: string) {
-    const images = await releases.imagesOf(release);
-    if (images.length > 0 || !services.hooks.coverArtArchiveMiss) return images;
-    return (await services.hooks.coverArtArchiveMiss('release', release)) ? releases.imagesOf(release) : images;
-  }
-
-  async function groupArtWithMirror(group: string) {
-    const art = await releases.releaseGroupArt(group);
-    if (art || !services.hooks.coverArtArchiveMiss) return art;
-    return (await services.hooks.coverArtArchiveMiss('release-group', group)) ? releases.releaseGroupArt(group) : art;
-  }
-
   type EntityParams = { mbid: string };
   type FileParams = { mbid: string; file: string };
   const doc = (summary: string) => ({ schema: { tags: ['Cover Art Archive'], summary } });
@@ -226,8 +180,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
       dialect(request, reply, async () => {
         const mbid = mbidOf(request.params.mbid);
         requireJsonAccepted(request);
-        const release = await releases.resolveMbid(mbid, 'release');
-        const images = await imagesWithMirror(release);
+        const { release, images } = await delivery.resolve.releaseImages(mbid);
         if (images.length === 0) throw new JacketError(404, 'not_found', `No cover art found for release ${mbid}`);
         return redirect(reply, listingUrl(request, release));
       }),
@@ -238,14 +191,8 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     dialect(request, reply, async () => {
       const mbid = mbidOf(request.params.mbid);
       const segment = segmentOf(request.params.file);
-      const release = await releases.resolveMbid(mbid, 'release');
-      const images = await imagesWithMirror(release);
-      const image =
-        segment.selector === 'front'
-          ? firstOfType(images, FRONT_TYPE)
-          : segment.selector === 'back'
-            ? firstOfType(images, BACK_TYPE)
-            : images.find((candidate) => candidate.id === segment.selector && isServed(candidate));
+      const { release, images } = await delivery.resolve.releaseImages(mbid);
+      const image = Resolver.select(images, segment.selector);
       if (!image) {
         const what = typeof segment.selector === 'number' ? `image ${segment.selector}` : `${segment.selector} image`;
         throw new JacketError(404, 'not_found', `No ${what} found for release ${mbid}`);
@@ -259,7 +206,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
       dialect(request, reply, async () => {
         const mbid = mbidOf(request.params.mbid);
         requireJsonAccepted(request);
-        const art = await groupArtWithMirror(mbid);
+        const art = await delivery.resolve.releaseGroupArt(mbid);
         if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
         return redirect(reply, listingUrl(request, art.release.mbid));
       }),
@@ -270,7 +217,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     dialect(request, reply, async () => {
       const mbid = mbidOf(request.params.mbid);
       const segment = segmentOf(request.params.file);
-      const art = await groupArtWithMirror(mbid);
+      const art = await delivery.resolve.releaseGroupArt(mbid);
       if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
       if (segment.selector !== 'front') throw new JacketError(400, 'invalid_request', 'Only front images are available for release groups.');
       const front = firstOfType(art.images, FRONT_TYPE)!;
@@ -326,9 +273,9 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         const bucket = /^mbid-(.+)$/.exec(request.params.bucket);
         const bucketMbid = bucket ? parseMbid(bucket[1]!) : undefined;
         if (!bucketMbid) throw new JacketError(404, 'not_found', 'No such item.');
-        const release = await releases.resolveMbid(bucketMbid, 'release');
         const file = request.params.file;
         if (file === 'index.json') {
+          const release = await releases.resolveMbid(bucketMbid, 'release');
           const images = await releases.imagesOf(release);
           if (images.length === 0 && !(await releases.getRelease(release))) throw new JacketError(404, 'not_found', `No cover art found for release ${bucketMbid}`);
           const body = sortedJson(releaseListing(services, publicBase(request, config), release, images));
@@ -340,21 +287,26 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         }
         const match = /^mbid-([0-9a-fA-F-]{36})-(\d{1,15})(?:_thumb(\d+))?\.([a-zA-Z0-9]+)$/.exec(file);
         if (!match || match[1]!.toLowerCase() !== bucketMbid) throw new JacketError(404, 'not_found', 'No such file.');
-        const id = Number(match[2]);
-        const image = await releases.getImage(id);
-        // Pending (moderation) and rejected images are served to nobody; moderators see them through the admin API.
-        if (!image || image.release !== release || !isServed(image)) throw new JacketError(404, 'not_found', 'No such file.');
+        const image = await delivery.resolve.releaseImage(bucketMbid, Number(match[2]));
+        if (!image) throw new JacketError(404, 'not_found', 'No such file.');
         const extension = match[4]!.toLowerCase();
+        const tag = image.sha256.slice(0, 32);
         if (match[3] === undefined) {
           const trueExtension = extensionForMime(image.mime);
           if (extension !== trueExtension && !(extension === 'jpeg' && trueExtension === 'jpg')) throw new JacketError(404, 'not_found', 'No such file.');
-          return await sendBytes(request, reply, () => renditions.requireOriginal(image), image.mime, `"${image.sha256.slice(0, 32)}"`, LONG_CACHE);
+          return await delivery.answer(request, reply, { image, format: 'original', etag: () => `"${tag}"`, cacheControl: LONG_CACHE, ranges: true });
         }
         const size = thumbnailSize(match[3]);
         const format: RenditionFormat | undefined = extension === 'jpg' ? 'jpeg' : extension === 'webp' || extension === 'avif' ? extension : undefined;
         if (size === undefined || format === undefined) throw new JacketError(404, 'not_found', 'No such file.');
-        const target = fitLongestSide(image.width, image.height, size);
-        return await sendBytes(request, reply, () => renditions.bytes(image, target, format), RENDITION_FORMATS[format].mime, `"${image.sha256.slice(0, 32)}-${size}-${format}"`, LONG_CACHE);
+        return await delivery.answer(request, reply, {
+          image,
+          format,
+          target: fitLongestSide(image.width, image.height, size),
+          etag: () => `"${tag}-${size}-${format}"`,
+          cacheControl: LONG_CACHE,
+          ranges: true,
+        });
       } catch (error) {
         if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);
         throw error;

@@ -5,8 +5,7 @@ import { normaliseIsbn } from '../identifiers/index.ts';
 import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';
 import { liveLimitStore } from '../limits/public.ts';
 import { DailyQuota, nextUtcMidnight, parseRate, RateLimiter, secondsUntil, type Rate } from '../limits/rate.ts';
-import type { Rendition } from '../renditions/engine.ts';
-import { BLANK_GIF, isNotModified, queryParam, setValidators, SHORT_CACHE } from './common.ts';
+import { BLANK_GIF, queryParam, SHORT_CACHE } from './common.ts';
 
 export const KEYED_SIZE_NAMES = ['small', 'medium', 'large', 'original'] as const;
 export type KeyedSize = (typeof KEYED_SIZE_NAMES)[number];
@@ -26,7 +25,7 @@ function sendText(reply: FastifyReply, status: number, line: string, headers: Re
  * The daily quota counts renditions made from the original now, nothing else: serving one already made is free.
  */
 export async function devkeyRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { keys, catalogue, renditions, config } = services;
+  const { keys, delivery, config } = services;
   const store = liveLimitStore(() => services.limits);
   const quota = new DailyQuota(store);
   const rateLimiters = new Map<string, RateLimiter>();
@@ -72,9 +71,6 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   }
 
   function sendOverQuota(reply: FastifyReply, key: DeveloperKey, limit: number): FastifyReply {
-    // The cover's validators were set before the quota was known; a refusal carries none of them.
-    reply.removeHeader('etag');
-    reply.removeHeader('last-modified');
     const now = Date.now();
     const resetAt = nextUtcMidnight(now);
     return sendText(reply, 429, `Daily limit reached: ${limit} covers made today for key ${key.id}; it resets at ${new Date(resetAt).toISOString()}.`, {
@@ -96,41 +92,23 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
     }
     const size = parseKeyedSize(request.params.size);
     if (!size) return sendText(reply, 404, `Unknown size "${request.params.size.slice(0, 20)}": use small, medium, large or original.`);
-    const isbn = normaliseIsbn(request.params.isbn);
-    const cover = isbn ? await catalogue.coverForIdentifier('isbn', isbn) : undefined;
+    const cover = normaliseIsbn(request.params.isbn) ? await delivery.resolve.cover('b', 'isbn', request.params.isbn) : undefined;
     if (!cover) return sendMissing(request, reply);
-
-    const validators = { etag: `"${cover.id}-${size}"`, lastModified: cover.createdAt };
-    setValidators(reply, validators, SHORT_CACHE);
-    if (isNotModified(request.headers, validators)) return reply.code(304).send();
-
-    if (size === 'original') {
-      return reply.type(cover.mime).send(await renditions.requireOriginal(cover));
-    }
-
-    const target = fitLongestSide(cover.width, cover.height, KEYED_SIZES[size]);
-    const cached = renditions.peek(cover, target, 'jpeg');
-    if (cached) return reply.type('image/jpeg').send(cached);
-
-    let rendition: Rendition;
-    if (await renditions.isMade(cover, target, 'jpeg')) {
-      // Already made once: free, even over the limit.
-      rendition = await renditions.get(cover, target, 'jpeg');
-      if (rendition.made) await quota.record(key.id);
-    } else {
-      const limit = dailyLimitOf(key);
-      const reservation = await quota.reserve(key.id, limit);
-      if (!reservation) return sendOverQuota(reply, key, limit);
-      try {
-        rendition = await renditions.get(cover, target, 'jpeg');
-      } catch (error) {
-        await quota.release(reservation);
-        throw error;
-      }
-      // Another request made it first (single-flight), or it was already stored: not counted.
-      if (!rendition.made) await quota.release(reservation);
-    }
-    return reply.type(rendition.mime).send(rendition.bytes);
+    const limit = dailyLimitOf(key);
+    return delivery.answer(request, reply, {
+      image: cover,
+      format: size === 'original' ? 'original' : 'jpeg',
+      target: size === 'original' ? undefined : fitLongestSide(cover.width, cover.height, KEYED_SIZES[size]),
+      etag: () => `"${cover.id}-${size}"`,
+      lastModified: cover.createdAt,
+      cacheControl: SHORT_CACHE,
+      quota: {
+        reserve: () => quota.reserve(key.id, limit),
+        release: (reservation) => quota.release(reservation),
+        record: () => quota.record(key.id),
+        refuse: (refused) => sendOverQuota(refused, key, limit),
+      },
+    });
   });
 
   app.get<{ Params: { key: string } }>('/devkey/:key/usage', async (request, reply) => {

@@ -1,17 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
-import { ResolutionCache } from '../catalogue/resolution-cache.ts';
+import { sizeTag } from '../delivery/answer.ts';
+import { COVER_KEYS, type CoverKey } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';
-import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
-import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
-import { openLibrarySize, type Dimensions, type OpenLibrarySize } from '../images/sizes.ts';
-import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, queryParam, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
+import { EDITION_SCHEMES, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import { renditionFormatForExtension, type RenditionFormat } from '../images/render.ts';
+import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
+import { BLANK_GIF, errorBody, first, LONG_CACHE, queryParam, readForm, SHORT_CACHE, type FormData } from './common.ts';
 
 export const CATEGORIES: Category[] = ['b', 'a', 'w'];
 const CATEGORY_IDS: Record<Category, number> = { b: 1, a: 2, w: 3 };
-const LOOKUP_KEYS = ['id', 'olid', ...EDITION_SCHEMES] as const;
-type LookupKey = (typeof LOOKUP_KEYS)[number];
+const LOOKUP_KEYS = COVER_KEYS;
+type LookupKey = CoverKey;
 
 export interface CoverPath {
   key: LookupKey;
@@ -138,29 +139,7 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 }
 
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { catalogue, renditions, auth, ingest, config } = services;
-  const resolutions = new ResolutionCache(services.changes);
-
-  async function resolve(path: CoverPath, category: Category): Promise<Cover | undefined> {
-    if (path.key === 'id') {
-      const id = parseCoverId(path.value);
-      return id === undefined ? undefined : catalogue.visibleCover(id);
-    }
-    if (path.key === 'olid') {
-      // An author's OLID under /b (or an edition's under /a) names nothing there.
-      const olid = parseOlid(path.value);
-      return olid && olid.kind === CATEGORY_OLID_KIND[category] ? catalogue.coverForOlid(olid.olid) : undefined;
-    }
-    // Identifiers belong to editions: only /b looks them up.
-    if (category !== 'b' || !isEditionScheme(path.key)) return undefined;
-    const value = normaliseIdentifier(path.key, path.value);
-    return value ? catalogue.coverForIdentifier(path.key, value) : undefined;
-  }
-
-  /** Identifier keys exist only under /b; ids and OLIDs under every category. */
-  function keyAllowedIn(key: CoverPath['key'], category: Category): boolean {
-    return key === 'id' || key === 'olid' || category === 'b';
-  }
+  const { catalogue, delivery, auth, ingest, config } = services;
 
   /** Per-dialect hook for rate limits on identifier lookups (issue 4 installs it). */
   const beforeLookup = services.hooks.openLibraryLookup;
@@ -173,30 +152,25 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       return sendMissing(request, reply);
     }
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    let cover = await resolutions.resolve(`${category}/${path.key}/${path.value}`, () => resolve(path, category));
-    if (!cover && services.hooks.openLibraryMiss && keyAllowedIn(path.key, category)) {
-      cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
-    }
+    const cover = await delivery.resolve.cover(category, path.key, path.value);
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();
       return reply.header('cache-control', SHORT_CACHE).send(coverJson(cover));
     }
     if (!cover) return sendMissing(request, reply);
-    const format = path.kind;
-    const suffix = format === 'jpeg' ? '' : `.${RENDITION_FORMATS[format].extension}`;
-    // An id names one immutable image: its creation time. Other keys name "the entity's current cover", which changes
-    // when another cover is touched to the top: a client revalidating by date alone must then see the change.
-    const lastModified = path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt);
-    const validators = { etag: `"${cover.id}-${path.size?.toLowerCase() ?? ''}${suffix}"`, lastModified };
-    setValidators(reply, validators, path.key === 'id' ? LONG_CACHE : SHORT_CACHE);
-    if (isNotModified(request.headers, validators)) return reply.code(304).send();
-    if (!path.size && format === 'jpeg') {
-      // The original, byte-identical, with its true content type (whatever extension was asked).
-      return reply.type(cover.mime).send(await renditions.requireOriginal(cover));
-    }
-    const target: Dimensions = path.size ? openLibrarySize(cover.width, cover.height, path.size) : { width: cover.width, height: cover.height };
-    return reply.type(RENDITION_FORMATS[format].mime).send(await renditions.bytes(cover, target, format));
+    const size = path.size;
+    return delivery.answer(request, reply, {
+      image: cover,
+      // Without a size, a .jpg is the original, byte-identical, with its true content type (whatever extension was asked).
+      format: !size && path.kind === 'jpeg' ? 'original' : path.kind,
+      target: size ? openLibrarySize(cover.width, cover.height, size) : { width: cover.width, height: cover.height },
+      etag: (format) => sizeTag(cover.id, size, format),
+      // An id names one immutable image: its creation time. Other keys name "the entity's current cover", which changes
+      // when another cover is touched to the top: a client revalidating by date alone must then see the change.
+      lastModified: path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt),
+      cacheControl: path.key === 'id' ? LONG_CACHE : SHORT_CACHE,
+    });
   }
 
   /** The cover an upload form (either form: upload2 or the legacy upload) describes, its image under `data` or `file`. */
