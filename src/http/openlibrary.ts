@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
-import { ResolutionCache } from '../catalogue/resolution-cache.ts';
+import { resolveCover } from './cover-lookup.ts';
 import { JacketError } from '../errors.ts';
-import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
+import { EDITION_SCHEMES, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type Dimensions, type OpenLibrarySize } from '../images/sizes.ts';
 import { BLANK_GIF, errorBody, first, isNotModified, LONG_CACHE, queryParam, readForm, setValidators, SHORT_CACHE, type FormData } from './common.ts';
@@ -105,6 +105,14 @@ export function coverJson(cover: Cover) {
 
 const JSONP_CALLBACK = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
 
+/** A JSONP callback name as given, once it is known to be a (dotted) JavaScript identifier: nothing else reaches a script. */
+export function checkedCallback(callback: string | undefined): string | undefined {
+  if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
+    throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
+  }
+  return callback;
+}
+
 /** Open Library's numeric upload error codes (1–3 are the original's; 4 is ours, for identifiers). */
 function uploadErrorCode(code: string): { code: number; message: string } | undefined {
   if (['no_image', 'malformed_multipart', 'too_many_parts', 'unsupported_media_type', 'unexpected_file'].includes(code)) return { code: 1, message: 'No image found' };
@@ -139,29 +147,6 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { catalogue, renditions, auth, ingest, config } = services;
-  const resolutions = new ResolutionCache(services.changes);
-
-  async function resolve(path: CoverPath, category: Category): Promise<Cover | undefined> {
-    if (path.key === 'id') {
-      const id = parseCoverId(path.value);
-      return id === undefined ? undefined : catalogue.visibleCover(id);
-    }
-    if (path.key === 'olid') {
-      // An author's OLID under /b (or an edition's under /a) names nothing there.
-      const olid = parseOlid(path.value);
-      return olid && olid.kind === CATEGORY_OLID_KIND[category] ? catalogue.coverForOlid(olid.olid) : undefined;
-    }
-    // Identifiers belong to editions: only /b looks them up.
-    if (category !== 'b' || !isEditionScheme(path.key)) return undefined;
-    const value = normaliseIdentifier(path.key, path.value);
-    return value ? catalogue.coverForIdentifier(path.key, value) : undefined;
-  }
-
-  /** Identifier keys exist only under /b; ids and OLIDs under every category. */
-  function keyAllowedIn(key: CoverPath['key'], category: Category): boolean {
-    return key === 'id' || key === 'olid' || category === 'b';
-  }
-
   /** Per-dialect hook for rate limits on identifier lookups (issue 4 installs it). */
   const beforeLookup = services.hooks.openLibraryLookup;
 
@@ -173,10 +158,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       return sendMissing(request, reply);
     }
     if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
-    let cover = await resolutions.resolve(`${category}/${path.key}/${path.value}`, () => resolve(path, category));
-    if (!cover && services.hooks.openLibraryMiss && keyAllowedIn(path.key, category)) {
-      cover = await services.hooks.openLibraryMiss(category, path.key, path.value);
-    }
+    const cover = await resolveCover(services, category, path.key, path.value);
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       if (path.key !== 'id') return reply.code(302).header('location', `/${category}/id/${cover.id}.json`).header('cache-control', SHORT_CACHE).send();
@@ -232,10 +214,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       const limit = !query.limit ? 10 : Number(query.limit);
       if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be a whole number ≥ 0.');
       if (!Number.isInteger(limit) || limit < 1) throw new JacketError(400, 'invalid_limit', 'limit must be a whole number ≥ 1 (at most 100 are returned).');
-      const callback = query.callback;
-      if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
-        throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
-      }
+      const callback = checkedCallback(query.callback);
       // At most 100 distinct OLIDs (a page holds at most 100 covers anyway); this also bounds the SQL shapes.
       const olids = [
         ...new Set(
