@@ -5,8 +5,11 @@ import { JacketError } from '../errors.ts';
 import { publicBase, SHORT_CACHE } from './common.ts';
 import { coverUrls, editionCover, editionKeyKind, editionOf, type EditionKeyKind } from './edition-records.ts';
 
-/** Requests (`|`-separated) and identifiers per request (`;`-separated) in one multi-form call. */
-const MAX_REQUESTS = 100;
+/**
+ * Requests (`|`-separated) and identifiers per request (`;`-separated) in one multi-form call. The path segment is
+ * capped at 500 characters anyway (a longer one is 414); these bound the lookups of one call.
+ */
+const MAX_REQUESTS = 50;
 const MAX_IDENTIFIERS = 10;
 
 interface ReadRecord {
