@@ -17,7 +17,9 @@ import { keysApiRoutes } from './http/keys.ts';
 import { openCatalogue, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody } from './http/common.ts';
+import { booksApiRoutes } from './http/books-api.ts';
 import { coverImageRoutes } from './http/cover-images.ts';
+import { readApiRoutes } from './http/read-api.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
@@ -250,6 +252,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await keysApiRoutes(app, services);
   await moderationRoutes(app, services);
   await coverImageRoutes(app, services);
+  await booksApiRoutes(app, services);
+  await readApiRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   hot.install(app);

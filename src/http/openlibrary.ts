@@ -106,6 +106,14 @@ export function coverJson(cover: Cover) {
 
 const JSONP_CALLBACK = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
 
+/** A JSONP callback name as given, once it is known to be a (dotted) JavaScript identifier: nothing else reaches a script. */
+export function checkedCallback(callback: string | undefined): string | undefined {
+  if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
+    throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
+  }
+  return callback;
+}
+
 /** Open Library's numeric upload error codes (1–3 are the original's; 4 is ours, for identifiers). */
 function uploadErrorCode(code: string): { code: number; message: string } | undefined {
   if (['no_image', 'malformed_multipart', 'too_many_parts', 'unsupported_media_type', 'unexpected_file'].includes(code)) return { code: 1, message: 'No image found' };
@@ -206,10 +214,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       const limit = !query.limit ? 10 : Number(query.limit);
       if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be a whole number ≥ 0.');
       if (!Number.isInteger(limit) || limit < 1) throw new JacketError(400, 'invalid_limit', 'limit must be a whole number ≥ 1 (at most 100 are returned).');
-      const callback = query.callback;
-      if (callback !== undefined && !JSONP_CALLBACK.test(callback)) {
-        throw new JacketError(400, 'invalid_callback', 'callback must be a JavaScript identifier (letters, digits, _ and $, dotted).');
-      }
+      const callback = checkedCallback(query.callback);
       // At most 100 distinct OLIDs (a page holds at most 100 covers anyway); this also bounds the SQL shapes.
       const olids = [
         ...new Set(
