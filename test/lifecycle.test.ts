@@ -21,8 +21,8 @@ async function dataDir(): Promise<string> {
   return dir;
 }
 
-async function start(env: Record<string, string>): Promise<JacketProcess> {
-  const jacket = await spawnJacket(env);
+async function start(env: Record<string, string>, via: 'binary' | 'npm' = 'binary'): Promise<JacketProcess> {
+  const jacket = await spawnJacket(env, { via });
   children.push(jacket);
   return jacket;
 }
@@ -50,9 +50,21 @@ async function served(url: string, id: number): Promise<Buffer | undefined> {
   return response.status === 200 ? Buffer.from(await response.arrayBuffer()) : undefined;
 }
 
-test('SIGTERM with an upload in flight: no new connections, the upload completes, exit 0', async () => {
+/** Processes (other than this one) whose environment names `dataDir`: what a server started on it leaves running. */
+async function processesUsing(dataDir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environ = await fs.readFile(`/proc/${entry}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(`JACKET_DATA_DIR=${dataDir}`)) found.push(Number(entry));
+  }
+  return found;
+}
+
+for (const via of ['binary', 'npm'] as const) {
+test(`SIGTERM with an upload in flight (${via === 'npm' ? 'to `npm start`' : 'to `jacket serve`'}): no new connections, the upload completes, exit 0, nothing left running`, async () => {
   const dir = await dataDir();
-  const jacket = await start({ JACKET_DATA_DIR: dir });
+  const jacket = await start({ JACKET_DATA_DIR: dir }, via);
   const image = await noiseImage();
   const { body, contentType } = await multipart(image);
   const { port } = new URL(jacket.url);
@@ -90,6 +102,9 @@ test('SIGTERM with an upload in flight: no new connections, the upload completes
   assert.equal(result.requestId, 'upload-in-flight');
   const { id } = JSON.parse(result.body);
   assert.equal(await jacket.exited, 0);
+  // `npm start` used to end at once while the server it started kept the port: nothing may outlive the exit.
+  assert.deepEqual(await processesUsing(dir), []);
+  await assert.rejects(fetch(`${jacket.url}/healthz`), 'the port is released');
 
   // Structured JSON logs carry the request id.
   const logged = jacket.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
@@ -101,6 +116,7 @@ test('SIGTERM with an upload in flight: no new connections, the upload completes
   again.child.kill('SIGINT');
   assert.equal(await again.exited, 0, 'SIGINT shuts down cleanly too');
 });
+}
 
 test('kill -9 during concurrent uploads: fsck is clean and every acknowledged upload is served byte-identical', async () => {
   const dir = await dataDir();

@@ -21,8 +21,19 @@ export interface JacketProcess {
   exited: Promise<number | string>;
 }
 
-export async function spawnJacket(env: Record<string, string>): Promise<JacketProcess> {
-  const child = spawn(NODE, [JACKET, 'serve'], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `jacket serve`, started as the binary itself or, `via: 'npm'`, as `npm start` (what a supervisor runs: the signals
+ * then go to npm's process, which must pass them on and wait).
+ */
+export async function spawnJacket(env: Record<string, string>, options: { via?: 'binary' | 'npm' } = {}): Promise<JacketProcess> {
+  const child =
+    options.via === 'npm'
+      ? spawn('npm', ['start', '--silent'], {
+          cwd: REPO_ROOT,
+          env: { ...childEnv(env), PATH: `${path.join(REPO_ROOT, 'node_modules/.bin')}${path.delimiter}${process.env.PATH}` },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(NODE, [JACKET, 'serve'], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
