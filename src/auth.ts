@@ -32,8 +32,23 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /** The administrator credential (stored only as a hash) and, through `keyResolver`, developer keys. */
+/** The catalogue setting that holds the administrator token's SHA-256 when it is not given by JACKET_ADMIN_TOKEN. */
+const ADMIN_TOKEN_SETTING = 'admin_token_sha256';
+
+/**
+ * A new administrator token, of which only the hash is stored: `jacket serve`'s first start and `jacket admin-token
+ * reset` hand it out once.
+ */
+export async function storeNewAdminToken(catalogue: CoverCatalogue): Promise<string> {
+  const token = randomBytes(24).toString('base64url');
+  await catalogue.putSetting(ADMIN_TOKEN_SETTING, sha256Hex(token));
+  return token;
+}
+
 export class Auth {
   private adminHash = '';
+  /** Set when the token lives in the catalogue (not in the environment): it is read again on every authentication. */
+  private storedIn: CoverCatalogue | undefined;
   keyResolver: KeyResolver | undefined;
 
   /**
@@ -46,15 +61,15 @@ export class Auth {
       this.adminHash = sha256Hex(configuredToken);
       return {};
     }
-    const stored = await catalogue.getSetting('admin_token_sha256');
+    this.storedIn = catalogue;
+    const stored = await catalogue.getSetting(ADMIN_TOKEN_SETTING);
     if (stored) {
       this.adminHash = stored;
       return {};
     }
     if (!options.generate) return {};
-    const generatedToken = randomBytes(24).toString('base64url');
+    const generatedToken = await storeNewAdminToken(catalogue);
     this.adminHash = sha256Hex(generatedToken);
-    await catalogue.putSetting('admin_token_sha256', this.adminHash);
     return { generatedToken };
   }
 
@@ -65,6 +80,8 @@ export class Auth {
   async identify(request: FastifyRequest): Promise<Principal | undefined> {
     const secret = bearerToken(request);
     if (!secret) return undefined;
+    // `jacket admin-token reset` may have run in another process: the old token must stop working at once.
+    if (this.storedIn) this.adminHash = (await this.storedIn.getSetting(ADMIN_TOKEN_SETTING)) ?? '';
     if (this.isAdminToken(secret)) return { kind: 'admin', id: 'admin', permissions: ['admin', 'upload'] };
     return this.keyResolver?.(secret);
   }

@@ -6,6 +6,7 @@ import { registerMigrateStorage } from './migrate-storage.ts';
 import { registerFsck } from './fsck.ts';
 import { registerBackup } from './backup.ts';
 import { registerBulk } from './bulk.ts';
+import { registerAdminToken } from './admin-token.ts';
 
 /** The `jacket` command. Each subcommand lives in its own file under src/cli/ and registers itself here. */
 export function buildCli(): Command {
@@ -18,5 +19,6 @@ export function buildCli(): Command {
   registerFsck(program);
   registerBackup(program);
   registerBulk(program);
+  registerAdminToken(program);
   return program;
 }
