@@ -204,6 +204,11 @@ describe('request logs', () => {
     assert.equal(maskKeys('/api/v1/keys/k_0123456789abcdef'), '/api/v1/keys/k_0123456789abcdef');
     assert.equal(maskKeys('/api/v1/keys/signup'), '/api/v1/keys/signup');
     assert.equal(maskKeys('/api/v1/keys/someSecret'), '/api/v1/keys/***');
+    // Every path form a client can send: repeated slashes and case (the request log line is written for each).
+    assert.equal(maskKeys('//devkey/AbC/medium/isbn/1'), '//devkey/***/medium/isbn/1');
+    assert.equal(maskKeys('/devkey//AbC/medium/isbn/1'), '/devkey//***/medium/isbn/1');
+    assert.equal(maskKeys('/DevKey/AbC/usage'), '/DevKey/***/usage');
+    assert.equal(maskKeys('//api//v1/keys/someSecret'), '//api//v1/keys/***');
   });
 
   test('never hold a key secret: the keyed path, ?key= and the revoke URL are masked', async () => {

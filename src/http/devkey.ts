@@ -125,11 +125,15 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   });
 }
 
-/** A URL with developer-key secrets masked (path `/devkey/{KEY}/…`, `?key=`, `/api/v1/keys/{secret}`), for logs. */
+/**
+ * A URL with developer-key secrets masked (path `/devkey/{KEY}/…`, `?key=`, `/api/v1/keys/{secret}`), for logs. Any
+ * run of slashes counts as one and `devkey` in any case: the log line is written for every request, routed or not, so
+ * `//devkey/KEY/…` must not leak the key either.
+ */
 export function maskKeys(url: string): string {
   return url
-    .replace(/^\/devkey\/[^/?#]+/, '/devkey/***')
-    .replace(/^\/api\/v1\/keys\/(?!k_[0-9a-f]{16}(?:[?#]|$)|signup(?:[?#]|$))[^/?#]+/, '/api/v1/keys/***')
+    .replace(/^(\/+devkey\/+)[^/?#]+/i, '$1***')
+    .replace(/^(\/+api\/+v1\/+keys\/+)(?!k_[0-9a-f]{16}(?:[?#]|$)|signup(?:[?#]|$))[^/?#]+/i, '$1***')
     .replace(/([?&]key=)[^&#]*/g, '$1***');
 }
 
