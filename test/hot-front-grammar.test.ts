@@ -29,8 +29,8 @@ function head(next: () => number): string {
   let text = maybe(`${method} ${target} ${version}`);
   const lines = Math.floor(next() * 6);
   for (let i = 0; i < lines; i++) {
-    const name = maybe(pick(next, ['Host', 'HOST', 'host', 'User-Agent', 'Accept', 'If-None-Match', 'X-Request-Id', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Expect', 'Upgrade', 'If-Modified-Since', "x!#$%&'*+.^_`|~9", '']));
-    const value = maybe(pick(next, ['', ' a', 'a', ' "1-m" ', ' close', ' keep-alive, Upgrade', ' keep-alive', 'Keep-Alive\t', ' keep-alivex', ' \tweird\t', ' caf\xe9', ' trace-7', ' 0']));
+    const name = maybe(pick(next, ['Host', 'HOST', 'host', 'User-Agent', 'Accept', 'If-None-Match', 'X-Request-Id', 'Connection', 'Content-Length', 'Transfer-Encoding', 'Expect', 'Upgrade', 'If-Modified-Since', 'Proxy-Connection', "x!#$%&'*+.^_`|~9", '']));
+    const value = maybe(pick(next, ['', ' a', 'a', ' "1-m" ', ' close', ' keep-alive, Upgrade', ' keep-alive', 'Keep-Alive\t', ' keep-alivex', ' \tweird\t', ' caf\xe9', ' \xa0close', ' trace-7\xa0', ' trace-7', ' 0']));
     text += `${pick(next, ['\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r', '\r\n '])}${name}${next() < 0.95 ? ':' : ' :'}${value}`;
   }
   return text;
@@ -50,9 +50,12 @@ test('the front\'s byte parser accepts exactly the heads its documented expressi
     accepted++;
     assert.equal(parsed.target, match[1]);
     const lines = match[2]!.length > 0 ? match[2]!.slice(2).split('\r\n') : [];
-    const values = (name: string) => lines.filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() === name).map((line) => line.slice(line.indexOf(':') + 1).trim());
+    // Values lose the spaces and tabs around them, nothing else (llhttp keeps U+00A0, which String#trim would strip).
+    const strip = (value: string) => value.replace(/^[ \t]+|[ \t]+$/g, '');
+    const values = (name: string) => lines.filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() === name).map((line) => strip(line.slice(line.indexOf(':') + 1)));
+    const obsText = (name: string) => values(name).some((value) => /[\x80-\xff]/.test(value));
     assert.equal(parsed.hosts, values('host').length, JSON.stringify(text));
-    const connection = values('connection').flatMap((value) => value.toLowerCase().split(',').map((token) => token.trim()));
+    const connection = values('connection').flatMap((value) => value.toLowerCase().split(',').map(strip));
     assert.equal(parsed.close, connection.includes('close'));
     const leave =
       values('content-length').length > 0 ||
@@ -62,7 +65,10 @@ test('the front\'s byte parser accepts exactly the heads its documented expressi
       connection.includes('upgrade') ||
       values('if-none-match').length > 1 ||
       values('if-modified-since').length > 1 ||
-      values('x-request-id').length > 1;
+      values('x-request-id').length > 1 ||
+      values('proxy-connection').length > 0 ||
+      obsText('connection') ||
+      obsText('x-request-id');
     assert.equal(parsed.leaveToNode, leave, JSON.stringify(text));
     if (!leave) {
       assert.equal(parsed.requestId, values('x-request-id')[0]);

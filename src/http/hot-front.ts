@@ -40,6 +40,7 @@ const HOST = latin1('host');
 const EXPECT = latin1('expect');
 const UPGRADE = latin1('upgrade');
 const CONNECTION = latin1('connection');
+const PROXY_CONNECTION = latin1('proxy-connection');
 const X_REQUEST_ID = latin1('x-request-id');
 const IF_NONE_MATCH = latin1('if-none-match');
 const CONTENT_LENGTH = latin1('content-length');
@@ -56,9 +57,26 @@ function holds(buffer: Buffer, at: number, expected: Buffer, length = expected.l
   return true;
 }
 
-/** A header's value, from just after its colon to the end of its line, without surrounding whitespace. */
+/**
+ * A header's value, from just after its colon to the end of its line, without the spaces and tabs around it: exactly
+ * what llhttp strips (String#trim would also strip U+00A0, which Node keeps).
+ */
 function fieldValue(buffer: Buffer, from: number, to: number): string {
-  return buffer.toString('latin1', from, to).trim();
+  while (from < to && (buffer[from] === 0x20 || buffer[from] === 0x09)) from++;
+  while (to > from && (buffer[to - 1] === 0x20 || buffer[to - 1] === 0x09)) to--;
+  return buffer.toString('latin1', from, to);
+}
+
+/** Whether a LF not preceded by CR stands in `buffer` from `from` on. */
+function hasBareLineFeed(buffer: Buffer, from: number): boolean {
+  for (let k = buffer.indexOf(0x0a, from); k !== -1; k = buffer.indexOf(0x0a, k + 1)) if (k === from || buffer[k - 1] !== 0x0d) return true;
+  return false;
+}
+
+/** Whether the bytes from `from` to `to` hold any outside ASCII (obs-text): Node's reading of such a value is Node's. */
+function hasObsText(buffer: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) if (buffer[k]! >= 0x80) return true;
+  return false;
 }
 
 /** Whether the value from `from` to `to`, without surrounding spaces and tabs, is `word` (lower case, letters and hyphens) in any case. */
@@ -176,7 +194,8 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
       case 10:
         // Browsers send `Connection: keep-alive` with every request: that value is recognised without a string.
         if (isName(buffer, name, CONNECTION) && !valueIs(buffer, value, i, KEEP_ALIVE)) {
-          const tokens = fieldValue(buffer, value, i).toLowerCase().split(',').map((token) => token.trim());
+          if (hasObsText(buffer, value, i)) leaveToNode = true;
+          const tokens = fieldValue(buffer, value, i).toLowerCase().split(',').map((token) => token.replace(/^[ \t]+|[ \t]+$/g, ''));
           if (tokens.includes('upgrade')) leaveToNode = true;
           if (tokens.includes('close')) close = true;
         }
@@ -184,7 +203,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
       // X-Request-Id and the validators may come once: Node joins repeats, so it gets to answer those.
       case 12:
         if (isName(buffer, name, X_REQUEST_ID)) {
-          leaveToNode ||= requestId !== undefined;
+          leaveToNode ||= requestId !== undefined || hasObsText(buffer, value, i);
           requestId = fieldValue(buffer, value, i);
         }
         break;
@@ -196,6 +215,10 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
         break;
       case 14:
         if (isName(buffer, name, CONTENT_LENGTH)) leaveToNode = true;
+        break;
+      case 16:
+        // Node's server takes `Proxy-Connection` as it takes `Connection` (close, keep-alive): its to answer.
+        if (isName(buffer, name, PROXY_CONNECTION)) leaveToNode = true;
         break;
       case 17:
         if (isName(buffer, name, IF_MODIFIED_SINCE)) {
@@ -325,7 +348,8 @@ export class HotFront {
         if (!holds(buffer, offset, GET_PREFIX, Math.min(GET_PREFIX.length, buffer.length - offset))) return handOff(buffer.subarray(offset));
         const end = buffer.indexOf(HEAD_END, offset);
         if (end === -1) {
-          if (buffer.length - offset > maxHead) return handOff(buffer.subarray(offset));
+          // A line ended by a bare LF can never end the head the front waits for; Node's parser refuses it at once.
+          if (buffer.length - offset > maxHead || hasBareLineFeed(buffer, offset)) return handOff(buffer.subarray(offset));
           pending = buffer.subarray(offset);
           return;
         }
@@ -396,6 +420,8 @@ export class HotFront {
     // HTTP/1.1 requires exactly one Host; Node's server refuses the rest with 400, so it gets to see them.
     if (!request || request.leaveToNode || request.hosts !== 1) return 'not-mine';
     const { close, requestId } = request;
+    // Bytes after a `Connection: close` request: Node answers them with 400 rather than dropping them, so it gets them.
+    if (close && end + HEAD_END.length < buffer.length) return 'not-mine';
     const answer = this.respond(request.target, request.conditions);
     if (!answer) return 'not-mine';
     const offered = saneRequestId(requestId);
