@@ -28,7 +28,7 @@ describe('Books API: GET /api/books', () => {
   });
   after(() => jacket.close());
 
-  test('default: javascript, viewapi; a key with no cover is left out', async () => {
+  test('default: javascript, viewapi; a key the catalogue never heard of is left out', async () => {
     const response = await jacket.get('/api/books?bibkeys=ISBN:080442957x,ISBN:9999999999999');
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /^application\/javascript/);
@@ -103,7 +103,7 @@ describe('Books API: GET /api/books', () => {
     }
   });
 
-  test('a deleted cover leaves the answer at once (the shared resolution cache is dropped)', async () => {
+  test('a deleted cover leaves the answer at once (the shared resolution cache is dropped); the book stays, coverless', async () => {
     const extra = await uploadBookCover(jacket, { olid: 'OL77M', isbn: '9780261102217' }, '#00aa00');
     const before = await (await jacket.get('/api/books?format=json&bibkeys=ISBN:9780261102217')).json();
     assert.equal(before['ISBN:9780261102217'].thumbnail_url, `${jacket.url}/b/id/${extra}-S.jpg`);
@@ -111,7 +111,14 @@ describe('Books API: GET /api/books', () => {
     assert.equal((await jacket.get('/b/isbn/9780261102217-S.jpg?default=false')).status, 200);
     const deleted = await jacket.get('/b/delete', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/x-www-form-urlencoded' }, body: `id=${extra}` });
     assert.equal(deleted.status, 200);
-    assert.deepEqual(await (await jacket.get('/api/books?format=json&bibkeys=ISBN:9780261102217')).json(), {});
+    // Still a known book, now without a cover: an entry with no cover in it, which catalogues show as "no image".
+    assert.deepEqual(await (await jacket.get('/api/books?format=json&bibkeys=ISBN:9780261102217')).json(), {
+      'ISBN:9780261102217': { bib_key: 'ISBN:9780261102217', preview: 'noview' },
+    });
+    assert.deepEqual(await (await jacket.get('/api/books?format=json&jscmd=data&bibkeys=ISBN:9780261102217,OLID:OL77M,ISBN:9780000000002')).json(), {
+      'ISBN:9780261102217': { key: '/books/OL77M' },
+      'OLID:OL77M': { key: '/books/OL77M' },
+    });
     assert.equal((await jacket.get('/b/isbn/9780261102217-S.jpg?default=false')).status, 404);
   });
 

@@ -85,14 +85,40 @@ describe('Read API: /api/volumes/brief/…', () => {
     assert.deepEqual(await multi.json(), { 'lccn:nope': { records: {}, items: [] } });
   });
 
-  test('a kind the Read API does not know, or a missing .json: 400 with a code and a sentence', async () => {
-    for (const path of ['/api/volumes/brief/asin/B000.json', '/api/volumes/brief/isbn/080442957X', '/api/volumes/brief/json/asin:B000', '/api/volumes/brief/json/080442957X', `/api/volumes/brief/json/${Array.from({ length: 51 }, () => 'isbn:1').join('|')}`]) {
+  test('kinds Jacket does not look up name nothing (200, no records); a part that is not kind:value is a 400', async () => {
+    const single = await jacket.get('/api/volumes/brief/iaid/foo00bar.json');
+    assert.equal(single.status, 200);
+    assert.deepEqual(await single.json(), { records: {}, items: [] });
+    const multi = await jacket.get('/api/volumes/brief/json/iaid:foo00bar|asin:B000;isbn:9780261102217');
+    const body = await multi.json();
+    assert.deepEqual(body['iaid:foo00bar'], { records: {}, items: [] });
+    assert.deepEqual(Object.keys(body['asin:B000;isbn:9780261102217'].records), ['/books/OL456M']);
+    const cases: Array<[string, string]> = [
+      ['/api/volumes/brief/isbn/080442957X', 'invalid_path'],
+      ['/api/volumes/brief/json/080442957X', 'invalid_identifier'],
+      ['/api/volumes/brief/json/isbn:1|:2', 'invalid_identifier'],
+      [`/api/volumes/brief/json/${Array.from({ length: 51 }, () => 'isbn:1').join('|')}`, 'too_many_requests_in_url'],
+      ['/api/volumes/brief/json/isbn:1?callback=x(1)', 'invalid_callback'],
+    ];
+    for (const [path, code] of cases) {
       const response = await jacket.get(path);
       assert.equal(response.status, 400, path);
-      const body = await response.json();
-      assert.match(body.error, /^invalid_identifier_kind|too_many_requests_in_url$/, path);
-      assert.ok(body.message.length > 10);
+      const error = await response.json();
+      assert.equal(error.error, code, path);
+      assert.ok(error.message.length > 10);
     }
+  });
+
+  test("the read-API script's JSONP call: id: labels key the answers, callback wraps them", async () => {
+    const response = await jacket.get('/api/volumes/brief/json/id:0;isbn:080442957X|id:1;isbn:9780000000002?show_all_items=true&callback=jQuery3610_17&_=17');
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type')!, /^application\/javascript/);
+    const text = await response.text();
+    assert.ok(text.startsWith('jQuery3610_17(') && text.endsWith(');'), text.slice(0, 40));
+    const body = JSON.parse(text.slice('jQuery3610_17('.length, -2));
+    assert.deepEqual(Object.keys(body), ['0', '1']);
+    assert.deepEqual(Object.keys(body['0'].records), ['/books/OL123M']);
+    assert.deepEqual(body['1'], { records: {}, items: [] });
   });
 
   test("absolute URLs follow the request's Host (no public URL, no trusted proxy)", async () => {

@@ -563,6 +563,19 @@ export class CoverCatalogue {
     return Number(row.count);
   }
 
+  /**
+   * Whether the catalogue knows an edition by this identifier (or OLID) even when none of its covers is visible, and
+   * the edition's OLID when the identifier names one: a known book without a cover is not the same as an unknown one.
+   */
+  async knownEdition(scheme: EditionScheme | 'olid', value: string): Promise<{ olid: string | undefined } | undefined> {
+    if (scheme === 'olid') {
+      const entity = await this.db.selectFrom('entities').select('olid').where('olid', '=', value).where('kind', '=', 'edition').executeTakeFirst();
+      return entity ? { olid: entity.olid } : undefined;
+    }
+    const row = await this.db.selectFrom('identifiers').select('olid').where('scheme', '=', scheme).where('value', '=', value).orderBy('olid', 'desc').limit(1).executeTakeFirst();
+    return row ? { olid: row.olid || undefined } : undefined;
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
     return row?.value;

@@ -3,7 +3,7 @@ import type { Services } from '../app.ts';
 import { JacketError } from '../errors.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { publicBase, queryParam, SHORT_CACHE } from './common.ts';
-import { coverUrls, editionCover, editionKeyKind, editionOf, type EditionKeyKind } from './edition-records.ts';
+import { coverUrls, editionKeyKind, editionOf, findEdition, type EditionKeyKind } from './edition-records.ts';
 import { checkedCallback } from './openlibrary.ts';
 
 /** More bibkeys than any catalogue page shows at once; it bounds one request's lookups. */
@@ -22,7 +22,8 @@ export function parseBibkey(bibkey: string): { kind: EditionKeyKind; value: stri
 
 /**
  * Open Library's Books API, the part catalogues use to find covers: `GET /api/books?bibkeys=ISBN:…,OCLC:…`. Each
- * bibkey with a cover gets an entry keyed by the bibkey exactly as sent; one without is left out, as on the original.
+ * bibkey with a cover gets an entry keyed by the bibkey exactly as sent; a book known without a cover gets one with no
+ * cover in it; a bibkey the catalogue never heard of is left out, as on the original.
  */
 export async function booksApiRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/api/books', async (request, reply) => {
@@ -37,17 +38,23 @@ export async function booksApiRoutes(app: FastifyInstance, services: Services): 
 
     const base = publicBase(request, services.config);
     const answer: Record<string, object> = {};
-    const covers = await Promise.all(
+    const editions = await Promise.all(
       bibkeys.map((bibkey) => {
         const parsed = parseBibkey(bibkey);
-        return parsed ? editionCover(services, parsed.kind, parsed.value) : undefined;
+        return parsed ? findEdition(services, parsed.kind, parsed.value) : undefined;
       }),
     );
     bibkeys.forEach((bibkey, index) => {
-      const cover = covers[index];
-      if (!cover) return;
-      const edition = editionOf(base, cover);
-      const urls = coverUrls(base, cover);
+      const found = editions[index];
+      if (!found) return;
+      if (!found.cover) {
+        // A book known here without a cover: its entry, with no cover in it (catalogues show their "no image").
+        const key = found.olid ? { key: `/books/${found.olid}` } : {};
+        answer[bibkey] = jscmd === 'data' ? key : { bib_key: bibkey, preview: 'noview' };
+        return;
+      }
+      const edition = editionOf(base, found.cover);
+      const urls = coverUrls(base, found.cover);
       answer[bibkey] =
         jscmd === 'data'
           ? { url: edition.url, key: edition.key, cover: urls }

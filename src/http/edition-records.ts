@@ -11,17 +11,33 @@ export function editionKeyKind(raw: string): EditionKeyKind | undefined {
   return (EDITION_KEY_KINDS as readonly string[]).includes(kind) ? (kind as EditionKeyKind) : undefined;
 }
 
+/** An identifier in its canonical form (an edition OLID, or a normalised identifier), or undefined. */
+function canonical(kind: EditionKeyKind, raw: string): string | undefined {
+  if (kind !== 'olid') return normaliseIdentifier(kind, raw);
+  const olid = parseOlid(raw);
+  return olid?.kind === 'edition' ? olid.olid : undefined;
+}
+
 /**
  * The visible cover an edition identifier names, through the same resolution (and cache) as `/b/{kind}/{value}`;
  * undefined for an identifier that is not well formed or names nothing.
  */
 export async function editionCover(services: Services, kind: EditionKeyKind, raw: string): Promise<Cover | undefined> {
-  if (kind === 'olid') {
-    const olid = parseOlid(raw);
-    return olid?.kind === 'edition' ? services.delivery.resolve.cover('b', 'olid', olid.olid) : undefined;
-  }
-  const value = normaliseIdentifier(kind, raw);
+  const value = canonical(kind, raw);
   return value ? services.delivery.resolve.cover('b', kind, value) : undefined;
+}
+
+/**
+ * What an identifier names: its visible cover, or, for a book the catalogue knows without one (every cover deleted
+ * or waiting for moderation), no cover and the edition's OLID if any; undefined when the catalogue never heard of it.
+ */
+export async function findEdition(services: Services, kind: EditionKeyKind, raw: string): Promise<{ cover?: Cover; olid?: string } | undefined> {
+  const value = canonical(kind, raw);
+  if (!value) return undefined;
+  const cover = await services.delivery.resolve.cover('b', kind, value);
+  if (cover) return { cover };
+  const known = await services.catalogue.knownEdition(kind, value);
+  return known && { olid: known.olid };
 }
 
 /** The three rendition URLs of a cover, absolute, as both APIs hand them out. */

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../app.ts';
 import type { Cover } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
-import { publicBase, SHORT_CACHE } from './common.ts';
+import { publicBase, queryParam, SHORT_CACHE } from './common.ts';
+import { checkedCallback } from './openlibrary.ts';
 import { coverUrls, editionCover, editionKeyKind, editionOf, type EditionKeyKind } from './edition-records.ts';
 
 /**
@@ -29,22 +30,32 @@ interface ReadAnswer {
   items: never[];
 }
 
-/** `isbn:0451526538;lccn:93005405` → its identifiers; undefined when a kind is not one the Read API knows. */
+/**
+ * `id:0;isbn:0451526538;lccn:93005405` → the identifiers Jacket can look up. Other kinds are kept out, not refused:
+ * `id:` is the caller's own label for the request (Open Library's read-API script sends one), `iaid:` names scans.
+ * Undefined when a part is not `kind:value` at all.
+ */
 function parseReadRequest(text: string): Array<{ kind: EditionKeyKind; value: string }> | undefined {
   const identifiers = text.split(';').filter(Boolean);
   if (identifiers.length === 0 || identifiers.length > MAX_IDENTIFIERS) return undefined;
   const parsed: Array<{ kind: EditionKeyKind; value: string }> = [];
   for (const identifier of identifiers) {
     const colon = identifier.indexOf(':');
-    const kind = colon > 0 ? editionKeyKind(identifier.slice(0, colon)) : undefined;
-    if (!kind) return undefined;
-    parsed.push({ kind, value: identifier.slice(colon + 1) });
+    if (colon <= 0) return undefined;
+    const kind = editionKeyKind(identifier.slice(0, colon));
+    if (kind) parsed.push({ kind, value: identifier.slice(colon + 1) });
   }
   return parsed;
 }
 
-function unknownKind(text: string): JacketError {
-  return new JacketError(400, 'invalid_identifier_kind', `"${text.slice(0, 60)}" is not isbn:, oclc:, lccn: or olid: followed by a value.`);
+/** A multi-form answer is filed under the request's `id:` label when it has one (so the caller finds its own), else its text. */
+function answerKey(text: string): string {
+  const label = text.split(';').find((identifier) => identifier.toLowerCase().startsWith('id:'));
+  return label ? label.slice(3) : text;
+}
+
+function notAnIdentifier(text: string): JacketError {
+  return new JacketError(400, 'invalid_identifier', `"${text.slice(0, 60)}" is not kind:value (isbn:, oclc:, lccn: or olid: followed by the value).`);
 }
 
 /**
@@ -80,28 +91,34 @@ export async function readApiRoutes(app: FastifyInstance, services: Services): P
     };
   }
 
-  function send(reply: FastifyReply, body: object) {
-    return reply.header('cache-control', SHORT_CACHE).type('application/json; charset=utf-8').send(JSON.stringify(body));
+  /** JSON, or with `callback` (jQuery's JSONP, as the read-API script asks) a script calling it. */
+  function send(request: FastifyRequest, reply: FastifyReply, body: object) {
+    const callback = checkedCallback(queryParam(request, 'callback') || undefined);
+    const json = JSON.stringify(body);
+    reply.header('cache-control', SHORT_CACHE);
+    if (callback) return reply.type('application/javascript; charset=utf-8').send(`${callback}(${json});`);
+    return reply.type('application/json; charset=utf-8').send(json);
   }
 
   app.get<{ Params: { kind: string; file: string } }>('/api/volumes/brief/:kind/:file', async (request, reply) => {
     const kind = editionKeyKind(request.params.kind);
     const match = /^(.+)\.json$/i.exec(request.params.file);
-    if (!kind || !match) throw unknownKind(`${request.params.kind}:${request.params.file}`);
-    return send(reply, await answer(request, [{ kind, value: match[1]! }]));
+    if (!match) throw new JacketError(400, 'invalid_path', 'The single form ends in .json: /api/volumes/brief/isbn/{ISBN}.json.');
+    // A kind Jacket does not look up names nothing here: no records, as for an unknown ISBN.
+    return send(request, reply, await answer(request, kind ? [{ kind, value: match[1]! }] : []));
   });
 
   app.get<{ Params: { requests: string } }>('/api/volumes/brief/json/:requests', async (request, reply) => {
     const texts = request.params.requests.split('|').filter(Boolean);
-    if (texts.length === 0) throw unknownKind('');
+    if (texts.length === 0) throw notAnIdentifier('');
     if (texts.length > MAX_REQUESTS) throw new JacketError(400, 'too_many_requests_in_url', `At most ${MAX_REQUESTS} |-separated requests per call (got ${texts.length}).`);
     const parsed = texts.map((text) => {
       const identifiers = parseReadRequest(text);
-      if (!identifiers) throw unknownKind(text);
+      if (!identifiers) throw notAnIdentifier(text);
       return identifiers;
     });
     const body: Record<string, ReadAnswer> = {};
-    for (const [index, text] of texts.entries()) body[text] = await answer(request, parsed[index]!);
-    return send(reply, body);
+    for (const [index, text] of texts.entries()) body[answerKey(text)] = await answer(request, parsed[index]!);
+    return send(request, reply, body);
   });
 }
