@@ -20,7 +20,7 @@ describe('Jacket on a full disk', () => {
   before(async () => {
     mountPoint = await makeTempDir('jacket-full-');
     await run('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint]);
-    jacket = await startJacket({ JACKET_DATA_DIR: mountPoint });
+    jacket = await startJacket({ JACKET_DATA_DIR: mountPoint, JACKET_MIN_FREE_MB: '1' });
   });
   after(async () => {
     await jacket?.close();
@@ -36,11 +36,18 @@ describe('Jacket on a full disk', () => {
     const first = await upload(1);
     assert.equal(first.status, 200, await first.clone().text());
     const { id } = await first.json();
+    assert.equal((await jacket.get('/readyz')).status, 200, 'ready while space is left');
     let full: Response | undefined;
+    let lowSpaceReported = false;
     for (let i = 2; i < 200 && !full; i++) {
       const response = await upload(i);
       if (response.status !== 200) full = response;
+      else if (!lowSpaceReported) {
+        const ready = await jacket.get('/readyz');
+        lowSpaceReported = ready.status === 503 && (await ready.json()).failing.includes('disk');
+      }
     }
+    assert.ok(lowSpaceReported, '/readyz reported low space while writes still succeeded');
     assert.ok(full, 'the disk filled');
     assert.equal(full.status, 507, await full.clone().text());
     const body = await full.json();
