@@ -40,6 +40,7 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_IMAGE_CONCURRENCY', default: '(number of cores)', meaning: 'Image operations (resize/encode) run at once.' },
   { env: 'JACKET_IMAGE_QUEUE', default: '64', meaning: 'Image operations that may wait for a worker; beyond this, requests get 503 with `Retry-After`.' },
   { env: 'JACKET_RENDITION_CACHE_MB', default: '256', meaning: 'Memory for the in-process cache of hot rendition bytes, in MiB.' },
+  { env: 'JACKET_MIN_FREE_MB', default: '512', meaning: 'Free space on the data folder\'s disk, in MiB, below which `/readyz` reports `disk` down (before writes start failing with 507).' },
   {
     env: 'JACKET_HOT_FRONT',
     default: 'true',
@@ -127,6 +128,8 @@ export interface Config {
   imageConcurrency: number;
   imageQueue: number;
   renditionCacheBytes: number;
+  /** Free bytes on the data folder's disk below which readiness reports the disk. */
+  minFreeBytes: number;
   hotFront: boolean;
   caaIdType: 'string' | 'number';
   musicbrainzUrl: string;
@@ -253,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     imageConcurrency: int(env, 'JACKET_IMAGE_CONCURRENCY', Math.max(1, os.availableParallelism()), 1),
     imageQueue: int(env, 'JACKET_IMAGE_QUEUE', 64, 0),
     renditionCacheBytes: int(env, 'JACKET_RENDITION_CACHE_MB', 256, 0) * 1024 * 1024,
+    minFreeBytes: int(env, 'JACKET_MIN_FREE_MB', 512, 0) * 1024 * 1024,
     hotFront: bool(env, 'JACKET_HOT_FRONT', true),
     caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
     musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',

@@ -47,7 +47,7 @@ describe('health and readiness', () => {
     const ready = await jacket.get('/readyz');
     assert.equal(ready.status, 200);
     assert.match(ready.headers.get('content-type') ?? '', /application\/json/);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', blobs: 'ok', limits: 'ok' } });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', blobs: 'ok', limits: 'ok', disk: 'ok' } });
   });
 
   test('blob storage down: /readyz is 503 naming it, /healthz stays 200, and recovery is seen', async () => {

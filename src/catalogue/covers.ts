@@ -444,32 +444,30 @@ export class CoverCatalogue {
     return row ? toCover(row) : undefined;
   }
 
-  /** The newest visible cover reachable from an identifier, through its editions or directly. */
+  /**
+   * The newest visible cover reachable from an identifier, through its editions or directly. Three indexed
+   * statements rather than one with an OR of two subqueries, which PostgreSQL answered with a scan of every cover:
+   * the identifier's rows by primary key, then the newest cover of its entities and of its own covers.
+   */
   async coverForIdentifier(scheme: EditionScheme, value: string): Promise<Cover | undefined> {
-    const row = await this.db
-      .selectFrom('covers')
-      .selectAll('covers')
-      .where('covers.deleted', '=', 0)
-      .where('covers.status', '=', 'approved')
-      .where((eb) =>
-        eb.or([
-          eb(
-            'covers.olid',
-            'in',
-            eb.selectFrom('identifiers').select('identifiers.olid').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.olid', '!=', ''),
-          ),
-          eb(
-            'covers.id',
-            'in',
-            eb.selectFrom('identifiers').select('identifiers.cover_id').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.cover_id', '!=', 0),
-          ),
-        ]),
-      )
-      .orderBy('covers.modified_at', 'desc')
-      .orderBy('covers.id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toCover(row) : undefined;
+    const found = await this.db.selectFrom('identifiers').select(['olid', 'cover_id']).where('scheme', '=', scheme).where('value', '=', value).limit(ROWS_PER_STATEMENT).execute();
+    const olids = [...new Set(found.map((row) => row.olid).filter((olid) => olid !== ''))];
+    const ids = [...new Set(found.map((row) => Number(row.cover_id)).filter((id) => id !== 0))];
+    const newest = (column: 'olid' | 'id', values: Array<string | number>) =>
+      values.length === 0
+        ? Promise.resolve(undefined)
+        : this.db
+            .selectFrom('covers')
+            .selectAll()
+            .where(column, 'in', values as never[])
+            .where(visibleRows)
+            .orderBy('modified_at', 'desc')
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+    const candidates = (await Promise.all([newest('olid', olids), newest('id', ids)])).filter((row) => row !== undefined).map(toCover);
+    candidates.sort((a, b) => b.modifiedAt - a.modifiedAt || b.id - a.id);
+    return candidates[0];
   }
 
   /** Identifiers that lead to a cover (its edition's and its own). */

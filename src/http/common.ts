@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
-import { JacketError, payloadTooLarge } from '../errors.ts';
+import { JacketError, outageError, payloadTooLarge } from '../errors.ts';
 
 /** A transparent 1×1 GIF: what the Open Library and LibraryThing dialects answer when there is no cover. */
 export const BLANK_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -113,7 +113,8 @@ export async function readForm(request: FastifyRequest, maxFileBytes: number): P
 
 /** Render any error as the native JSON shape: a machine code and a human sentence. */
 export function errorBody(error: unknown): { status: number; headers: Record<string, string>; body: { error: string; message: string } } {
-  if (error instanceof JacketError) return { status: error.status, headers: error.headers, body: { error: error.code, message: error.message } };
+  const known = error instanceof JacketError ? error : outageError(error);
+  if (known) return { status: known.status, headers: known.headers, body: { error: known.code, message: known.message } };
   const fastifyError = error as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   const status = fastifyError.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 600 ? fastifyError.statusCode : 500;
   if (status >= 500) return { status, headers: {}, body: { error: 'internal_error', message: 'Something went wrong on the server; it has been logged.' } };

@@ -111,6 +111,11 @@ function readinessChecks(services: Services): Record<string, () => Promise<unkno
     database: () => sql`select 1 as one`.execute(services.db),
     blobs: () => services.blobs.ping(),
     limits: () => services.limits.ping(),
+    // Low space is reported before it runs out, so a balancer moves traffic away before writes answer 507.
+    disk: async () => {
+      const { bavail, bsize } = await fs.promises.statfs(services.config.dataDir);
+      if (bavail * bsize < services.config.minFreeBytes) throw new Error(`less than JACKET_MIN_FREE_MB free on ${services.config.dataDir}`);
+    },
   };
   // The limit store's own ping never fails on a Redis outage (serving goes on with per-instance limits); readiness
   // still reports it, so an operator sees the degraded instance.

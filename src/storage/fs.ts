@@ -53,20 +53,19 @@ export class FsBlobStore implements BlobStore {
     }
     const temp = path.join(tempDir, tempName());
     try {
-      await writeSynced(temp, bytes);
-    } catch (error) {
-      // The temp folder was removed under us (by hand, or a restore): make it again, once.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      await fs.mkdir(tempDir, { recursive: true });
-      await writeSynced(temp, bytes);
-    }
-    try {
+      await writeSynced(temp, bytes).catch(async (error: NodeJS.ErrnoException) => {
+        // The temp folder was removed under us (by hand, or a restore): make it again, once.
+        if (error.code !== 'ENOENT') throw error;
+        await fs.mkdir(tempDir, { recursive: true });
+        await writeSynced(temp, bytes);
+      });
       await callback<void>((done) => fsc.rename(temp, target, done)).catch(async (error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT' || !this.folders.delete(folder)) throw error;
         await callback<string | undefined>((done) => fsc.mkdir(folder, { recursive: true }, done));
         await callback<void>((done) => fsc.rename(temp, target, done));
       });
     } catch (error) {
+      // A failed write (a full disk above all) leaves no partial temp file behind.
       await fs.rm(temp, { force: true });
       throw error;
     }
