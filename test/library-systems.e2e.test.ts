@@ -1,5 +1,6 @@
 // Koha's OPAC asks Open Library's Books API for covers with a JSONP <script> whose src names openlibrary.org, then
-// builds an <img> from `cover.medium`, or shows its "no image" text when the bibkey is absent from the answer. This
+// builds an <img> from `cover.medium`, or shows its "no image" text for an entry without a cover (a key absent from
+// the answer shows nothing). This
 // page follows that request pattern from another origin (the OPAC's), with the README's OPACUserJS snippet in front.
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -22,12 +23,14 @@ async function opacUserJs(jacketUrl: string): Promise<string> {
 function opacPage(userJs: string): string {
   return `<!doctype html><html><head><title>OPAC</title><script>${userJs}</script></head><body>
 <div class="cover" data-isbn="9780385472579"></div>
+<div class="cover" data-isbn="9780261102217"></div>
 <div class="cover" data-isbn="9780000000002"></div>
 <script>
 var KOHA = { OpenLibrary: { olCallBack: function (books) {
   document.querySelectorAll('.cover').forEach(function (holder) {
     var book = books['ISBN:' + holder.dataset.isbn];
-    if (book && book.cover) {
+    if (!book) return;
+    if (book.cover) {
       var img = document.createElement('img');
       img.src = book.cover.medium;
       holder.appendChild(img);
@@ -54,6 +57,10 @@ describe("Koha's OPAC cover pattern in Chromium", () => {
   before(async () => {
     jacket = await startJacket();
     await uploadBookCover(jacket, { isbn: '0385472579' });
+    // A book Jacket knows whose only cover is gone: its entry comes without a cover.
+    const gone = await uploadBookCover(jacket, { olid: 'OL77M', isbn: '9780261102217' }, '#00aa00');
+    const deleted = await jacket.get('/b/delete', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/x-www-form-urlencoded' }, body: `id=${gone}` });
+    assert.equal(deleted.status, 200);
     const page = opacPage(await opacUserJs(jacket.url));
     opac = http.createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page));
     await new Promise<void>((resolve) => opac.listen(0, '127.0.0.1', resolve));
@@ -66,7 +73,7 @@ describe("Koha's OPAC cover pattern in Chromium", () => {
     await jacket?.close();
   });
 
-  test('the JSONP answer builds a 180×270 cover, and the missing ISBN takes the "no image" branch', async () => {
+  test('the JSONP answer builds a 180×270 cover; a known book without a cover takes the "no image" branch; an unknown ISBN shows nothing', async () => {
     const page = await browser.page();
     await page.goto(opacUrl);
     await page.locator('body[data-answered="yes"]').waitFor();
@@ -80,7 +87,8 @@ describe("Koha's OPAC cover pattern in Chromium", () => {
     assert.equal(size[0], 180);
     assert.equal(size[1], 270);
     assert.match(String(size[2]), new RegExp(`^${jacket.url}/b/id/\\d+-M\\.jpg$`));
-    assert.equal(await page.locator('.cover[data-isbn="9780000000002"]').textContent(), 'No cover image available');
+    assert.equal(await page.locator('.cover[data-isbn="9780261102217"]').textContent(), 'No cover image available');
+    assert.equal(await page.locator('.cover[data-isbn="9780000000002"]').textContent(), '');
     assert.deepEqual(browser.errors, []);
   });
 });
