@@ -261,6 +261,15 @@ describe('moderation in a real browser', () => {
 
     await moderator.reload();
     await moderator.getByText('Nothing is waiting for a decision.').waitFor();
+
+    // An administrator searching for a cover the public cannot see is told it is here, not invited to upload it again.
+    const waitingId = await uploadByApi(jacket, { isbn: '9780140449136' }, '#336699');
+    await moderator.goto(jacket.url + '/');
+    await moderator.getByLabel('Identifier').fill('978-0-14-044913-6');
+    await moderator.getByLabel('Identifier').press('Enter');
+    await moderator.locator('#search-results').getByText('is here but not served: it is waiting for a moderator').waitFor();
+    assert.equal(await moderator.locator('#search-results').getByText('Upload one').count(), 0);
+    await moderator.locator('#search-results').getByRole('link', { name: `See cover ${waitingId}` }).waitFor();
     assert.deepEqual(browser.errors, []);
   });
 });
