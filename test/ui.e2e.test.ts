@@ -246,9 +246,12 @@ describe('moderation in a real browser', () => {
 
     await moderator.getByRole('button', { name: `Approve cover ${approvedId}` }).click();
     await moderator.locator('#moderation-live').getByText(`Cover ${approvedId} approved.`).waitFor();
+    assert.equal(await moderator.locator('#queue-title').textContent(), 'Covers waiting (1)', 'the count follows the decision');
     await moderator.getByRole('button', { name: `Reject cover ${rejectedId}` }).click();
     await moderator.locator('#moderation-live').getByText(`Cover ${rejectedId} rejected.`).waitFor();
     assert.equal(await moderator.locator('.queue li').count(), 0);
+    assert.equal(await moderator.locator('#queue-title').count(), 0, 'no "Covers waiting" heading over an empty list');
+    await moderator.locator('#queue-empty').getByText('Nothing is waiting for a decision.').waitFor();
 
     const approved = await jacket.get('/b/isbn/9780306406157-M.jpg?default=false');
     assert.equal(approved.status, 200);
