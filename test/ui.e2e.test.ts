@@ -137,6 +137,10 @@ describe('web UI in a real browser', () => {
     await link.waitFor();
     const id = Number((await link.getAttribute('href'))!.split('/').pop());
     assert.ok(id > seededId);
+    // The form is emptied after a success: clicking Upload again cannot send the same cover twice.
+    assert.equal(await page.getByLabel('ISBN').inputValue(), '');
+    assert.equal(await page.locator('#file').evaluate((input: HTMLInputElement) => input.files?.length ?? 0), 0);
+    assert.equal(await page.locator('#preview img').count(), 0);
 
     const served = await jacket.get('/b/isbn/9780140449136-M.jpg?default=false');
     assert.equal(served.status, 200);
