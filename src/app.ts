@@ -22,6 +22,7 @@ import { coverImageRoutes } from './http/cover-images.ts';
 import { readApiRoutes } from './http/read-api.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
+import { coverRoutes } from './http/api-covers.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
@@ -251,6 +252,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await devkeyRoutes(app, services);
   await keysApiRoutes(app, services);
   await moderationRoutes(app, services);
+  await coverRoutes(app, services);
   await coverImageRoutes(app, services);
   await booksApiRoutes(app, services);
   await readApiRoutes(app, services);

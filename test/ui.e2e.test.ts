@@ -137,6 +137,10 @@ describe('web UI in a real browser', () => {
     await link.waitFor();
     const id = Number((await link.getAttribute('href'))!.split('/').pop());
     assert.ok(id > seededId);
+    // The form is emptied after a success: clicking Upload again cannot send the same cover twice.
+    assert.equal(await page.getByLabel('ISBN').inputValue(), '');
+    assert.equal(await page.locator('#file').evaluate((input: HTMLInputElement) => input.files?.length ?? 0), 0);
+    assert.equal(await page.locator('#preview img').count(), 0);
 
     const served = await jacket.get('/b/isbn/9780140449136-M.jpg?default=false');
     assert.equal(served.status, 200);
@@ -246,9 +250,12 @@ describe('moderation in a real browser', () => {
 
     await moderator.getByRole('button', { name: `Approve cover ${approvedId}` }).click();
     await moderator.locator('#moderation-live').getByText(`Cover ${approvedId} approved.`).waitFor();
+    assert.equal(await moderator.locator('#queue-title').textContent(), 'Covers waiting (1)', 'the count follows the decision');
     await moderator.getByRole('button', { name: `Reject cover ${rejectedId}` }).click();
     await moderator.locator('#moderation-live').getByText(`Cover ${rejectedId} rejected.`).waitFor();
     assert.equal(await moderator.locator('.queue li').count(), 0);
+    assert.equal(await moderator.locator('#queue-title').count(), 0, 'no "Covers waiting" heading over an empty list');
+    await moderator.locator('#queue-empty').getByText('Nothing is waiting for a decision.').waitFor();
 
     const approved = await jacket.get('/b/isbn/9780306406157-M.jpg?default=false');
     assert.equal(approved.status, 200);
@@ -261,6 +268,15 @@ describe('moderation in a real browser', () => {
 
     await moderator.reload();
     await moderator.getByText('Nothing is waiting for a decision.').waitFor();
+
+    // An administrator searching for a cover the public cannot see is told it is here, not invited to upload it again.
+    const waitingId = await uploadByApi(jacket, { isbn: '9780140449136' }, '#336699');
+    await moderator.goto(jacket.url + '/');
+    await moderator.getByLabel('Identifier').fill('978-0-14-044913-6');
+    await moderator.getByLabel('Identifier').press('Enter');
+    await moderator.locator('#search-results').getByText('is here but not served: it is waiting for a moderator').waitFor();
+    assert.equal(await moderator.locator('#search-results').getByText('Upload one').count(), 0);
+    await moderator.locator('#search-results').getByRole('link', { name: `See cover ${waitingId}` }).waitFor();
     assert.deepEqual(browser.errors, []);
   });
 });

@@ -24,7 +24,15 @@ describe('web UI files', () => {
       assert.equal(page.status, 200, path);
       assert.equal(await page.text(), html, path);
     }
-    assert.equal((await jacket.get('/ui/nothing')).status, 404);
+    for (const path of ['/ui/nothing', '/ui/cover/1/extra', '/ui/uplaod']) {
+      const missing = await jacket.get(path);
+      assert.equal(missing.status, 404, path);
+      assert.equal(missing.headers.get('content-type'), 'text/html; charset=utf-8', `${path}: a page a person can read, not JSON`);
+      assert.equal(await missing.text(), html, path);
+    }
+    const asset = await jacket.get('/ui/assets/nothing.js');
+    assert.equal(asset.status, 404);
+    assert.equal((await asset.json()).error, 'not_found', 'a missing asset stays a machine answer');
   });
 
   test('assets are served with their types and revalidate with ETags', async () => {

@@ -544,6 +544,27 @@ export class CoverCatalogue {
     return rows.map(toCover);
   }
 
+  /**
+   * The librarian's view of the collection: every cover not deleted, whatever its moderation state, newest first.
+   * `identifier` narrows to the covers an already normalised identifier leads to (as the public lookups follow it).
+   */
+  async browseCovers(options: {
+    category?: Category;
+    status?: Cover['status'];
+    identifier?: { scheme: EditionScheme; value: string };
+    offset: number;
+    limit: number;
+  }): Promise<{ total: number; covers: Cover[] }> {
+    let query = this.db.selectFrom('covers').where('covers.deleted', '=', 0);
+    if (options.category) query = query.where('covers.category', '=', options.category);
+    if (options.status) query = query.where('covers.status', '=', options.status);
+    const identifier = options.identifier;
+    if (identifier) query = query.where((eb) => reachedBy(eb, identifier.scheme, identifier.value));
+    const counted = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await query.selectAll('covers').orderBy('covers.created_at', 'desc').orderBy('covers.id', 'desc').offset(options.offset).limit(options.limit).execute();
+    return { total: Number(counted.count), covers: rows.map(toCover) };
+  }
+
   /** Visible covers in id order, a page at a time (the bulk exports walk the whole catalogue this way). */
   async *visibleCoverPages(pageSize = 500): AsyncGenerator<Cover[]> {
     let after = 0;
@@ -589,6 +610,14 @@ export class CoverCatalogue {
 }
 
 /** `isVisible` as a query condition on the covers table: `.where(visibleRows)`. */
+/** Covers an identifier leads to: through their edition, or attached to the cover itself. */
+function reachedBy(eb: ExpressionBuilder<Database, 'covers'>, scheme: EditionScheme, value: string) {
+  return eb.or([
+    eb('covers.olid', 'in', eb.selectFrom('identifiers').select('identifiers.olid').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.olid', '!=', '')),
+    eb('covers.id', 'in', eb.selectFrom('identifiers').select('identifiers.cover_id').where('scheme', '=', scheme).where('value', '=', value).where('identifiers.cover_id', '!=', 0)),
+  ]);
+}
+
 export function visibleRows(eb: ExpressionBuilder<Database, 'covers'>) {
   return eb.and([eb('deleted', '=', 0), eb('status', '=', 'approved')]);
 }

@@ -8,7 +8,7 @@ import { publicBase } from './common.ts';
 import { imageJson } from './releases-api.ts';
 
 /** What a person (or the web UI) is told about a cover: everything but storage internals. */
-async function coverRecord(services: Services, cover: Cover) {
+export async function coverRecord(services: Services, cover: Cover) {
   return {
     id: cover.id,
     category: cover.category,
@@ -31,14 +31,14 @@ function coverState(cover: Cover): Cover['status'] | 'deleted' {
   return cover.deleted ? 'deleted' : cover.status;
 }
 
-function coverIdParam(request: FastifyRequest): number {
+export function coverIdParam(request: FastifyRequest): number {
   const raw = (request.params as { id: string }).id;
   const id = parseCoverId(raw);
   if (id === undefined) throw new JacketError(400, 'invalid_id', `"${raw.slice(0, 40)}" is not a cover id (a positive whole number).`);
   return id;
 }
 
-const idParams = {
+export const idParams = {
   type: 'object',
   properties: { id: { type: 'string', description: 'Cover id' } },
   required: ['id'],

@@ -73,6 +73,12 @@ export async function homeRoutes(app: FastifyInstance, services: Services): Prom
     });
   }
 
+  // A mistyped UI address is read by a person: the shell (whose script says "Page not found"), with a 404 status.
+  app.get('/ui/*', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-security-policy', contentSecurityPolicy).header('referrer-policy', 'same-origin').header('cache-control', 'no-cache');
+    return reply.code(404).type(shell.type).send(shell.bytes);
+  });
+
   app.get<{ Params: { '*': string } }>('/ui/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const asset = assets.get(request.params['*']);
     if (!asset || request.params['*'] === 'index.html') {

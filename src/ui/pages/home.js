@@ -1,4 +1,4 @@
-import { api, CATEGORY_OF_OLID, clear, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { api, CATEGORY_OF_OLID, clear, getRole, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
 
 const SCHEMES = [
   ['auto', 'Any identifier'],
@@ -42,6 +42,17 @@ async function lookup({ scheme, value }) {
   return undefined;
 }
 
+/** The public lookups skip covers not yet served; an administrator is told of one instead of being invited to upload a duplicate. */
+async function unservedCover(tries) {
+  if (getRole() !== 'admin') return undefined;
+  for (const { scheme, value } of tries) {
+    if (!['isbn', 'oclc', 'lccn', 'goodreads', 'librarything'].includes(scheme)) continue;
+    const result = await api(`/api/v1/covers?limit=1&q=${encodeURIComponent(`${scheme}:${value.trim()}`)}`, { auth: true });
+    if (result.ok && result.data.covers.length > 0) return result.data.covers[0];
+  }
+  return undefined;
+}
+
 async function search(event, input, select, output) {
   event.preventDefault();
   const raw = input.value.trim();
@@ -65,6 +76,14 @@ async function search(event, input, select, output) {
   for (const [index, answer] of answers.entries()) if (answer?.cover) hits.push({ ...tries[index], cover: answer.cover });
   const limited = answers.find((answer) => answer?.limited);
   if (hits.length === 0) {
+    const waiting = await unservedCover(tries);
+    if (waiting) {
+      clear(
+        output,
+        notice('info', `Cover ${waiting.id} for “${raw}” is here but not served: it is ${waiting.status === 'pending' ? 'waiting for a moderator' : 'rejected'}. `, h('a', { href: `/ui/cover/${waiting.id}` }, `See cover ${waiting.id}`)),
+      );
+      return;
+    }
     const tried = tries.map((entry) => LABELS[entry.scheme]).join(', ');
     clear(
       output,

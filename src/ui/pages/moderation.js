@@ -25,7 +25,9 @@ function decisionButtons(label, path, announce, item, viewLink) {
       return;
     }
     const next = item.nextElementSibling ?? item.previousElementSibling;
+    const section = item.closest('section');
     item.remove();
+    recount(section);
     announce(notice('ok', `${label} ${answer.data.status}.`, answer.data.status === 'approved' ? [' ', viewLink] : null));
     next?.querySelector('button')?.focus();
   }
@@ -35,6 +37,18 @@ function decisionButtons(label, path, announce, item, viewLink) {
     h('button', { type: 'button', class: 'good', onclick: () => decide('approve') }, 'Approve', h('span', { class: 'visually-hidden' }, ` ${label.toLowerCase()}`)),
     h('button', { type: 'button', class: 'bad', onclick: () => decide('reject') }, 'Reject', h('span', { class: 'visually-hidden' }, ` ${label.toLowerCase()}`)),
   );
+}
+
+/** After a decision the heading's count follows the list; an emptied list goes, and the page says nothing waits. */
+function recount(section) {
+  if (!section) return;
+  const left = section.querySelectorAll('.queue > li').length;
+  const heading = section.querySelector('h2');
+  if (heading) heading.textContent = heading.textContent.replace(/\(\d+\)$/, `(${left})`);
+  if (left > 0) return;
+  const page = section.parentElement;
+  section.remove();
+  if (page && !page.querySelector('.queue > li')) page.append(h('p', { class: 'panel muted', id: 'queue-empty' }, 'Nothing is waiting for a decision.'));
 }
 
 function card(cover, announce) {

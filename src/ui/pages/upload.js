@@ -110,6 +110,14 @@ export async function render(main) {
   }
   if (prefillMbid) showKind('release');
 
+  // After a success nothing of the sent cover stays in the form: a second click would otherwise upload a duplicate.
+  function resetAfterSuccess(kind) {
+    fileInput.value = '';
+    choose(undefined);
+    if (kind === 'release') return; // more images of the same release usually follow
+    for (const input of main.querySelectorAll('#book-fields input, #author-fields input')) input.value = '';
+  }
+
   async function submit(event) {
     event.preventDefault();
     const kind = main.querySelector('input[name="kind"]:checked').value;
@@ -159,6 +167,7 @@ export async function render(main) {
       if (hint) refusal.append(h('p', {}, hint.trim()));
       return fail(refusal);
     }
+    resetAfterSuccess(kind);
     if (kind === 'release') {
       const mbid = main.querySelector('#mbid').value.trim().toLowerCase();
       const imageId = answer.data?.id;
