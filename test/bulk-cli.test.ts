@@ -292,6 +292,22 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
     assert.match(run.stdout, /damaged_archive: 1\n\s+e\.g\. covers_0000_01\.tar: /);
   });
 
+  test('one endless line in an editions dump or an id mapping is a damaged line: the import goes on and stays small', async () => {
+    const edition = `/type/edition\t/books/OL300M\t1\t2021-01-01T00:00:00.000000\t${JSON.stringify({ key: '/books/OL300M', isbn_13: ['9780261102217'] })}`;
+    // 64 MB of one line, a few dozen KB compressed; the reader keeps at most 4 MB of a line.
+    const endless = Buffer.alloc(64 * 1024 * 1024, 0x78);
+    await fs.writeFile(path.join(work, 'hostile-editions.txt.gz'), gzipSync(Buffer.concat([endless, Buffer.from(`\n${edition}\n`)])));
+    const editions = await jacket(dataDir, 'import', 'ol-editions', path.join(work, 'hostile-editions.txt.gz'));
+    assert.equal(editions.code, 1, editions.stdout + editions.stderr);
+    assert.match(editions.stdout, /read 2 lines: 1 identifiers added/);
+    assert.match(editions.stdout, /damaged_line: 1\n\s+e\.g\. line 1: 67108864 bytes/);
+
+    await fs.writeFile(path.join(work, 'hostile-idmap.tsv.gz'), gzipSync(Buffer.concat([endless, Buffer.from('\n')])));
+    const idmap = await jacket(dataDir, 'import', 'idmap', path.join(work, 'hostile-idmap.tsv.gz'));
+    assert.equal(idmap.code, 1, idmap.stdout + idmap.stderr);
+    assert.match(idmap.stdout, /damaged_line: 1/);
+  });
+
   test('an editions dump, gzip before the covers and plain after: links and identifiers both ways', async () => {
     const edition = (olid: string, fields: object) => `/type/edition\t/books/${olid}\t3\t2021-01-01T00:00:00.000000\t${JSON.stringify({ key: `/books/${olid}`, ...fields })}`;
     const zipped = [

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { parseEditionLine, readLines } from '../src/bulk/editions.ts';
+import { OverlongLine, parseEditionLine, readLines } from '../src/bulk/editions.ts';
 import { formatRow, idNamesFor, parseIdMapLine, parseOlKey } from '../src/bulk/idmap.ts';
 import { jpegHeader } from '../src/bulk/jpeg-header.ts';
 import { archiveName, archivePath, entryName, parseEntryName, seriesOfArchive } from '../src/bulk/layout.ts';
@@ -235,10 +235,29 @@ describe('editions dump', () => {
       await fs.writeFile(path.join(dir, 'plain.txt'), text);
       await fs.writeFile(path.join(dir, 'zipped.txt.gz'), gzipSync(text));
       for (const name of ['plain.txt', 'zipped.txt.gz']) {
-        const lines: string[] = [];
+        const lines: Array<string | OverlongLine> = [];
         for await (const read of readLines(path.join(dir, name))) lines.push(read);
         assert.deepEqual(lines, [line, line], name);
       }
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a line longer than the limit is reported by its length and skipped, never held whole; the next lines are read', async () => {
+    const dir = await makeTempDir();
+    try {
+      // 40 MB of one line in a gzip of a few dozen KB: read with a 1 MB limit.
+      const huge = Buffer.alloc(40 * 1024 * 1024, 0x61);
+      await fs.writeFile(path.join(dir, 'hostile.txt.gz'), gzipSync(Buffer.concat([Buffer.from(`${line}\n`), huge, Buffer.from(`\n${line}\r\nlast`)])));
+      const read: Array<string | OverlongLine> = [];
+      for await (const item of readLines(path.join(dir, 'hostile.txt.gz'), undefined, 1024 * 1024)) read.push(item);
+      assert.equal(read.length, 4);
+      assert.equal(read[0], line);
+      assert.ok(read[1] instanceof OverlongLine);
+      assert.equal((read[1] as OverlongLine).bytes, huge.length);
+      assert.equal(read[2], line, 'a CRLF ending loses its CR');
+      assert.equal(read[3], 'last', 'a last line without a newline is read');
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

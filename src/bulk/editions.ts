@@ -4,7 +4,6 @@
  */
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { EditionScheme } from '../identifiers/index.ts';
@@ -70,8 +69,26 @@ export function parseEditionLine(line: string): ParsedEdition | undefined {
   return { ok: true, edition: { olid: parsed.olid, identifiers: [...unique.values()], covers: [...new Set(covers)], invalid } };
 }
 
-/** Lines of a file, gunzipped when it starts with gzip's magic bytes. `onBytes` sees the file's (compressed) bytes. */
-export async function* readLines(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+/**
+ * The longest line the dump readers keep, in bytes. Open Library's largest edition records are a few hundred KB; a
+ * line past this is a damaged file (or a hostile one: one line of a 2 MB gzip can be gigabytes), so it is skipped
+ * without being held whole, and the import goes on at the next line.
+ */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+/** A line that was longer than the reader keeps: skipped, and only its length is known. */
+export class OverlongLine {
+  readonly bytes: number;
+  constructor(bytes: number) {
+    this.bytes = bytes;
+  }
+}
+
+/**
+ * Lines of a file, gunzipped when it starts with gzip's magic bytes. `onBytes` sees the file's (compressed) bytes.
+ * A line over `maxLineBytes` comes as an OverlongLine; at most that many bytes of a line are ever held in memory.
+ */
+export async function* readLines(file: string, onBytes?: (bytes: number) => void, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string | OverlongLine> {
   const head = Buffer.alloc(2);
   const handle = await fs.open(file, 'r');
   try {
@@ -87,6 +104,41 @@ export async function* readLines(file: string, onBytes?: (bytes: number) => void
     raw.on('error', (error) => gunzip.destroy(error));
     input = raw.pipe(gunzip);
   }
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  for await (const line of lines) yield line;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let overlong = 0; // bytes of the current line once it is past the limit (nothing of it is held then)
+  const endLine = (): string | OverlongLine => {
+    const line = overlong > 0 ? new OverlongLine(overlong) : stripCr(Buffer.concat(held, heldBytes).toString('utf8'));
+    held = [];
+    heldBytes = 0;
+    overlong = 0;
+    return line;
+  };
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, from)) {
+      take(chunk.subarray(from, newline));
+      yield endLine();
+      from = newline + 1;
+    }
+    take(chunk.subarray(from));
+  }
+  if (heldBytes > 0 || overlong > 0) yield endLine();
+
+  function take(part: Buffer): void {
+    if (part.length === 0) return;
+    if (overlong > 0 || heldBytes + part.length > maxLineBytes) {
+      overlong = (overlong || heldBytes) + part.length;
+      held = [];
+      heldBytes = 0;
+      return;
+    }
+    held.push(part);
+    heldBytes += part.length;
+  }
+}
+
+/** A line without the CR of a CRLF ending (as readline's crlfDelay: Infinity read them). */
+function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

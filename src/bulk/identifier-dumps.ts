@@ -9,7 +9,7 @@ import type { Services } from '../app.ts';
 import { ensureEntities, insertIdentifierRows, type IdentifierRow } from '../catalogue/covers.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
-import { parseEditionLine, readLines } from './editions.ts';
+import { OverlongLine, parseEditionLine, readLines } from './editions.ts';
 import { formatRow, idNamesFor, olKey, parseIdMapLine, type IdMapRow } from './idmap.ts';
 import { noProgress, Problems, UsageError, type ProgressFactory } from './report.ts';
 
@@ -66,7 +66,8 @@ async function importLines(
     try {
       for await (const line of readLines(file, (bytes) => (bytesRead += bytes))) {
         summary.lines++;
-        handle(line, batch, summary, summary.lines);
+        if (line instanceof OverlongLine) summary.problems.add('damaged_line', `line ${summary.lines}: ${line.bytes} bytes, longer than any record (skipped)`);
+        else handle(line, batch, summary, summary.lines);
         if (++inBatch >= LINES_PER_TRANSACTION) {
           await writeBatch(services, batch, summary).catch((error: unknown) => {
             failure = error;
