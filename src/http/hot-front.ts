@@ -62,9 +62,12 @@ function holds(buffer: Buffer, at: number, expected: Buffer, length = expected.l
  * what llhttp strips (String#trim would also strip U+00A0, which Node keeps).
  */
 function fieldValue(buffer: Buffer, from: number, to: number): string {
-  while (from < to && (buffer[from] === 0x20 || buffer[from] === 0x09)) from++;
-  while (to > from && (buffer[to - 1] === 0x20 || buffer[to - 1] === 0x09)) to--;
-  return buffer.toString('latin1', from, to);
+  return withoutSpaceOrTab(buffer.toString('latin1', from, to));
+}
+
+const SURROUNDING_SPACE_OR_TAB = /^[ \t]+|[ \t]+$/g;
+function withoutSpaceOrTab(text: string): string {
+  return text.replace(SURROUNDING_SPACE_OR_TAB, '');
 }
 
 /** Whether a LF not preceded by CR stands in `buffer` from `from` on. */
@@ -195,7 +198,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
         // Browsers send `Connection: keep-alive` with every request: that value is recognised without a string.
         if (isName(buffer, name, CONNECTION) && !valueIs(buffer, value, i, KEEP_ALIVE)) {
           if (hasObsText(buffer, value, i)) leaveToNode = true;
-          const tokens = fieldValue(buffer, value, i).toLowerCase().split(',').map((token) => token.replace(/^[ \t]+|[ \t]+$/g, ''));
+          const tokens = fieldValue(buffer, value, i).toLowerCase().split(',').map(withoutSpaceOrTab);
           if (tokens.includes('upgrade')) leaveToNode = true;
           if (tokens.includes('close')) close = true;
         }
