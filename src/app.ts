@@ -28,7 +28,7 @@ import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
 import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
 import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
-import { coverArtArchiveRoutes } from './http/coverartarchive.ts';
+import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { HotResponses } from './http/hot-responses.ts';
 import { Delivery } from './delivery/answer.ts';
@@ -224,7 +224,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'not_found', message: `Nothing is served at ${request.method} ${request.url.split('?')[0]}.` }),
   );
-  app.options('*', async (_request, reply) =>
+  app.options('*', async (request, reply) =>
+    asteriskOptions(request, reply) ??
     reply
       .code(200)
       .header('allow', 'GET, HEAD, POST, OPTIONS')

@@ -28,27 +28,32 @@ function thumbnailSize(text: string): ThumbnailSize | undefined {
 }
 
 /**
- * `front`, `back` or an id (its leading digits), then optionally `-{250|500|1200}` split at the rightmost dash, then
- * an ignored extension. Undefined when the segment cannot be valid (→ 400).
+ * The last segment of a GET, read as the original service reads it: `front…` and `back…` by their start, else an id
+ * from the leading digits; the text after the rightmost dash names a thumbnail when it starts with 250, 500 or 1200,
+ * and anything else there (`-small`, `-large`, `-100`) means the full-size image. Undefined when there is no id (→ 400).
  */
 export function parseArtSegment(segment: string): ArtSegment | undefined {
-  const dot = segment.indexOf('.');
-  const stem = dot === -1 ? segment : segment.slice(0, dot);
-  const extension = dot === -1 ? '' : segment.slice(segment.lastIndexOf('.') + 1).toLowerCase();
-  let base = stem;
-  let size: ThumbnailSize | undefined;
-  const dash = stem.lastIndexOf('-');
-  if (dash !== -1) {
-    const suffix = stem.slice(dash + 1);
-    size = thumbnailSize(suffix);
-    if (size === undefined) return undefined;
-    base = stem.slice(0, dash);
-  }
+  const digits = /^\d+/.exec(segment)?.[0];
+  const selector = segment.startsWith('front') ? 'front' : segment.startsWith('back') ? 'back' : digits && digits.length <= 15 ? Number(digits) : undefined;
+  if (selector === undefined) return undefined;
+  const dash = segment.lastIndexOf('-');
+  const suffix = dash === -1 ? '' : segment.slice(dash + 1);
+  const size = CAA_THUMBNAIL_SIZES.find((candidate) => suffix.startsWith(String(candidate)));
+  const dot = segment.lastIndexOf('.');
+  const extension = dot === -1 ? '' : segment.slice(dot + 1).toLowerCase();
   const format: RenditionFormat = size !== undefined && (extension === 'webp' || extension === 'avif') ? extension : 'jpeg';
-  if (base === 'front' || base === 'back') return { selector: base, size, format };
-  const digits = /^\d+/.exec(base)?.[0];
-  if (!digits || digits.length > 15) return undefined;
-  return { selector: Number(digits), size, format };
+  return { selector, size, format };
+}
+
+/**
+ * The stricter reading the original applies to OPTIONS: with its extension cut, `front`, `back` or digits, then
+ * at most a dash and exactly 250, 500 or 1200 as the second part (`front-100` and `1200-front` are refused).
+ */
+export function isArtSegment(segment: string): boolean {
+  const dot = segment.lastIndexOf('.');
+  const [name = '', size] = (dot > 0 ? segment.slice(0, dot) : segment).split('-');
+  if (name !== 'front' && name !== 'back' && !/^\d+$/.test(name)) return false;
+  return size === undefined || thumbnailSize(size) !== undefined;
 }
 
 /** True when the Accept header admits JSON (absent, `*\/*`, `application/*` or `application/json` with q > 0). */
@@ -80,6 +85,23 @@ export function sortedJson(value: unknown): string {
 const invalidMbid = () => new JacketError(400, 'invalid_mbid', 'invalid MBID specified');
 const invalidSegment = (segment: string) =>
   new JacketError(400, 'invalid_request', `"${segment.slice(0, 60)}" is not front, back or an image id, optionally with -250, -500 or -1200.`);
+
+/** OPTIONS came with HTTP/1.1; the original answers it over HTTP/1.0 with 501, as RFC 9110 allows for an unknown method. */
+function refuseOptionsOverHttp10(request: FastifyRequest): void {
+  if (request.raw.httpVersion === '1.0') throw new JacketError(501, 'not_implemented', 'OPTIONS is not a method of HTTP/1.0.');
+}
+
+/**
+ * `OPTIONS *` and `OPTIONS /*` ask about the server as a whole: 200 with Allow, as the original answers; an asterisk
+ * followed by anything (`/*foo`, `/*\/x`) is a 400 there. Undefined for every other target.
+ */
+export function asteriskOptions(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
+  const target = request.url.split('?')[0]!;
+  if (!target.startsWith('*') && !target.startsWith('/*')) return undefined;
+  if (request.raw.httpVersion === '1.0') return sendText(reply, 501, 'OPTIONS is not a method of HTTP/1.0.');
+  if (target !== '*' && target !== '/*') return sendText(reply, 400, 'Only * alone asks about the whole server.');
+  return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
+}
 
 function sendText(reply: FastifyReply, status: number, text: string, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(status).headers(headers).type('text/plain; charset=utf-8').send(`${text}\n`);
@@ -187,19 +209,27 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     );
   }
 
-  app.get<{ Params: FileParams }>('/release/:mbid/:file', doc('307 to the front, back or an image by id, or one of its thumbnails'), (request, reply) =>
-    dialect(request, reply, async () => {
-      const mbid = mbidOf(request.params.mbid);
-      const segment = segmentOf(request.params.file);
-      const { release, images } = await delivery.resolve.releaseImages(mbid);
-      const image = Resolver.select(images, segment.selector);
-      if (!image) {
-        const what = typeof segment.selector === 'number' ? `image ${segment.selector}` : `${segment.selector} image`;
-        throw new JacketError(404, 'not_found', `No ${what} found for release ${mbid}`);
-      }
-      return redirect(reply, fileUrl(request, release, image, segment));
-    }),
-  );
+  // `/release/{mbid}/front/` is the same request as `/release/{mbid}/front`: the original reads one segment and
+  // ignores a trailing slash.
+  for (const url of ['/release/:mbid/:file', '/release/:mbid/:file/']) {
+    app.get<{ Params: FileParams }>(url, doc('307 to the front, back or an image by id, or one of its thumbnails'), (request, reply) =>
+      dialect(request, reply, async () => {
+        const mbid = mbidOf(request.params.mbid);
+        const segment = segmentOf(request.params.file);
+        const { release, images } = await delivery.resolve.releaseImages(mbid);
+        const image = Resolver.select(images, segment.selector);
+        if (!image) {
+          // The original's sentences, word for word: clients and their tests match on them.
+          const message =
+            typeof segment.selector === 'number'
+              ? `cover image with id ${segment.selector} not found`
+              : `No ${segment.selector} cover image found for release with identifier ${mbid}`;
+          throw new JacketError(404, 'not_found', message);
+        }
+        return redirect(reply, fileUrl(request, release, image, segment));
+      }),
+    );
+  }
 
   for (const url of ['/release-group/:mbid', '/release-group/:mbid/']) {
     app.get<{ Params: EntityParams }>(url, doc('307 to the index.json of the release chosen for the group'), (request, reply) =>
@@ -213,19 +243,22 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     );
   }
 
-  app.get<{ Params: FileParams }>('/release-group/:mbid/:file', doc('307 to the front (or a thumbnail) of the release chosen for the group'), (request, reply) =>
-    dialect(request, reply, async () => {
-      const mbid = mbidOf(request.params.mbid);
-      const segment = segmentOf(request.params.file);
-      const art = await delivery.resolve.releaseGroupArt(mbid);
-      if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
-      if (segment.selector !== 'front') throw new JacketError(400, 'invalid_request', 'Only front images are available for release groups.');
-      const front = firstOfType(art.images, FRONT_TYPE)!;
-      return redirect(reply, fileUrl(request, art.release.mbid, front, segment));
-    }),
-  );
+  for (const url of ['/release-group/:mbid/:file', '/release-group/:mbid/:file/']) {
+    app.get<{ Params: FileParams }>(url, doc('307 to the front (or a thumbnail) of the release chosen for the group'), (request, reply) =>
+      dialect(request, reply, async () => {
+        const mbid = mbidOf(request.params.mbid);
+        const art = await delivery.resolve.releaseGroupArt(mbid);
+        if (!art) throw new JacketError(404, 'not_found', `No cover art found for release group ${mbid}`);
+        const segment = parseArtSegment(request.params.file);
+        if (segment?.selector !== 'front') throw new JacketError(400, 'invalid_request', `${request.params.file.slice(0, 60)} not supported for release groups.`);
+        const front = firstOfType(art.images, FRONT_TYPE)!;
+        return redirect(reply, fileUrl(request, art.release.mbid, front, segment));
+      }),
+    );
+  }
 
-  // OPTIONS answers from the path alone (no database work); other methods are 405 with Allow.
+  // OPTIONS answers from the path alone (no database work), with the original's stricter reading of the last
+  // segment; other methods are 405 with Allow.
   for (const entity of ['release', 'release-group']) {
     for (const url of [`/${entity}/:mbid`, `/${entity}/:mbid/`, `/${entity}/:mbid/:file`]) {
       app.route<{ Params: Partial<FileParams> }>({
@@ -238,8 +271,10 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
             request,
             reply,
             async () => {
+              refuseOptionsOverHttp10(request);
               mbidOf(request.params.mbid ?? '');
-              if (request.params.file !== undefined) segmentOf(request.params.file);
+              const file = request.params.file;
+              if (file !== undefined && file !== '' && !isArtSegment(file)) throw invalidSegment(file);
               return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
             },
             { limited: false },
