@@ -16,7 +16,7 @@ import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
 import { openCatalogue, type CatalogueDb } from './catalogue/db.ts';
 import type { Config } from './config.ts';
-import { errorBody } from './http/common.ts';
+import { errorBody, parseUrlencoded } from './http/common.ts';
 import { booksApiRoutes } from './http/books-api.ts';
 import { coverImageRoutes } from './http/cover-images.ts';
 import { readApiRoutes } from './http/read-api.ts';
@@ -243,7 +243,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(formbody, { bodyLimit: 1024 * 1024 });
+  // A urlencoded body may carry an image (`data=` on upload2), percent-encoded: the same cap as a multipart upload.
+  await app.register(formbody, { bodyLimit: config.maxUploadBytes + 1024 * 1024, parser: parseUrlencoded });
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);

@@ -114,7 +114,7 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
     assert.equal((await jacket.get('/b/isbn/0451526538-S.jpg')).headers.get('etag'), `"${newer}-s"`);
     const touched = await jacket.get('/b/touch', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/x-www-form-urlencoded' }, body: `id=${older}` });
     assert.equal(touched.status, 200);
-    assert.deepEqual(await touched.json(), { ok: 'true', id: older });
+    assert.equal(await touched.text(), 'cover has been touched successfully.');
     assert.equal((await jacket.get('/b/olid/OL555M-S.jpg')).headers.get('etag'), `"${older}-s"`);
     assert.equal((await jacket.get('/b/isbn/9780451526533-S.jpg')).headers.get('etag'), `"${older}-s"`);
     assert.deepEqual(await (await jacket.get('/b/query?olid=OL555M')).json(), [older, newer]);
@@ -289,8 +289,9 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
     assert.equal(body.archived, false);
     assert.equal(body.uploaded, true);
     for (const date of [body.created, body.last_modified]) {
-      assert.match(date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-      assert.ok(Math.abs(Date.parse(date) - Date.now()) < 600_000);
+      // Python's isoformat() of a UTC time, as coverstore writes it.
+      assert.match(date, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$/);
+      assert.ok(Math.abs(Date.parse(`${date}Z`) - Date.now()) < 600_000);
     }
     assert.equal((await (await jacket.get(`/a/id/${author}.json`)).json()).category_id, 2);
     assert.equal((await (await jacket.get(`/w/id/${work}.json`)).json()).category_id, 3);
@@ -343,11 +344,11 @@ describe('Open Library lookups, missing covers, caching and .json', () => {
       assert.equal(body.error, 'invalid_callback');
       assert.equal(typeof body.message, 'string');
     }
-    for (const bad of ['offset=-1', 'offset=abc', 'limit=0', 'limit=x', 'limit=1.5']) {
-      const refused = await jacket.get(`/b/query?${bad}`);
-      assert.equal(refused.status, 400, bad);
-      assert.match((await refused.json()).error, /^invalid_/);
-    }
+    // Numbers are read as leniently as the original reads them; only a deep offset is refused.
+    for (const lenient of ['offset=-1', 'offset=abc', 'limit=x', 'limit=1.5']) assert.equal((await jacket.get(`/b/query?${lenient}`)).status, 200, lenient);
+    const deep = await jacket.get('/b/query?offset=2000000');
+    assert.equal(deep.status, 400);
+    assert.equal((await deep.json()).error, 'invalid_offset');
     // Repeated parameters are not a crash.
     assert.equal((await jacket.get('/b/query?olid=OL42M&olid=OL43M')).status, 200);
     assert.equal((await jacket.get('/b/query?limit=2&limit=3')).status, 200);

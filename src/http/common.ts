@@ -1,3 +1,4 @@
+import querystring from 'node:querystring';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 import { JacketError, outageError, payloadTooLarge } from '../errors.ts';
@@ -24,9 +25,11 @@ export function isNotModified(headers: ConditionalHeaders, validators: Validator
   const ifNoneMatch = headers['if-none-match'];
   if (ifNoneMatch !== undefined) {
     if (!validators.etag) return false;
+    // A tag without its quotes matches too: Open Library's coverstore strips them before comparing, and clients
+    // written against it send `If-None-Match: 123-m`.
     return ifNoneMatch.split(',').some((tag) => {
       const t = tag.trim();
-      return t === '*' || t === validators.etag || t === `W/${validators.etag}`;
+      return t === '*' || t === validators.etag || t === `W/${validators.etag}` || `"${t}"` === validators.etag;
     });
   }
   const ifModifiedSince = headers['if-modified-since'];
@@ -72,16 +75,60 @@ export function first(form: FormData, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** The longest text field a form may carry (an image travels as a file, or as a urlencoded byte field). */
+const MAX_FIELD_BYTES = 64 * 1024;
+const fieldTooLarge = () => new JacketError(413, 'too_many_parts', 'The form has too many parts or too large a field.');
+
+/** The text of a urlencoded body, kept beside the fields parsed from it: some fields carry bytes, not text. */
+const URLENCODED_TEXT = Symbol('urlencoded text');
+
+/** The parser for urlencoded bodies: the fields as text, and the body itself for {@link readForm}'s byte fields. */
+export function parseUrlencoded(text: string): querystring.ParsedUrlQuery {
+  const fields = querystring.parse(text);
+  Object.defineProperty(fields, URLENCODED_TEXT, { value: text });
+  return fields;
+}
+
+/** The named fields of a urlencoded body as the bytes their percent-escapes spell (decoding them as UTF-8 would mangle an image). */
+function urlencodedBytes(text: string, names: readonly string[]): Array<{ name: string; bytes: Buffer }> {
+  const found: Array<{ name: string; bytes: Buffer }> = [];
+  for (const pair of text.split('&')) {
+    const eq = pair.indexOf('=');
+    const name = querystring.unescape((eq === -1 ? pair : pair.slice(0, eq)).replaceAll('+', ' '));
+    if (names.includes(name)) found.push({ name, bytes: percentDecodedBytes(eq === -1 ? '' : pair.slice(eq + 1)) });
+  }
+  return found;
+}
+
+/** `+` as a space and `%XX` as that byte, everything else as itself (a malformed escape stays as written, like querystring's). */
+function percentDecodedBytes(text: string): Buffer {
+  const input = Buffer.from(text, 'latin1');
+  const output = Buffer.allocUnsafe(input.length);
+  const hex = (code: number) => (code >= 48 && code <= 57 ? code - 48 : code >= 65 && code <= 70 ? code - 55 : code >= 97 && code <= 102 ? code - 87 : -1);
+  let length = 0;
+  for (let i = 0; i < input.length; i++) {
+    const byte = input[i]!;
+    const high = byte === 37 && i + 2 < input.length ? hex(input[i + 1]!) : -1;
+    const low = high === -1 ? -1 : hex(input[i + 2]!);
+    if (low !== -1) {
+      output[length++] = high * 16 + low;
+      i += 2;
+    } else output[length++] = byte === 43 ? 32 : byte;
+  }
+  return output.subarray(0, length);
+}
+
 /**
  * Read a form body of any of the three kinds browsers and scripts send: multipart (files streamed with a byte cap,
- * never buffered past the limit), urlencoded or JSON.
+ * never buffered past the limit), urlencoded or JSON. `byteFields` are fields of a urlencoded body that carry a file
+ * (Open Library's own upload2 client sends the image as `data=`): they arrive as files, within the same cap.
  */
-export async function readForm(request: FastifyRequest, maxFileBytes: number): Promise<FormData> {
+export async function readForm(request: FastifyRequest, maxFileBytes: number, byteFields: readonly string[] = []): Promise<FormData> {
   const form: FormData = { fields: new Map(), files: [] };
   const add = (name: string, value: string) => form.fields.set(name, [...(form.fields.get(name) ?? []), value]);
   if (request.isMultipart()) {
     try {
-      for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: 4, fields: 100, fieldSize: 64 * 1024, parts: 110 } })) {
+      for await (const part of request.parts({ limits: { fileSize: maxFileBytes, files: 4, fields: 100, fieldSize: MAX_FIELD_BYTES, parts: 110 } })) {
         if (part.type === 'file') {
           if (maxFileBytes === 0) throw new JacketError(400, 'unexpected_file', `This form takes no files (got one in "${part.fieldname.slice(0, 40)}").`);
           const bytes = await part.toBuffer();
@@ -95,14 +142,24 @@ export async function readForm(request: FastifyRequest, maxFileBytes: number): P
       if (error instanceof JacketError) throw error;
       const code = (error as { code?: string }).code ?? '';
       if (code === 'FST_REQ_FILE_TOO_LARGE') throw payloadTooLarge(`The file is larger than the limit of ${maxFileBytes} bytes.`);
-      if (/LIMIT/.test(code)) throw new JacketError(413, 'too_many_parts', 'The form has too many parts or too large a field.');
+      if (/LIMIT/.test(code)) throw fieldTooLarge();
       throw new JacketError(400, 'malformed_multipart', `The multipart body cannot be read: ${(error as Error).message}`);
     }
     return form;
   }
   const body = request.body;
+  const urlencoded = body && typeof body === 'object' ? (body as { [URLENCODED_TEXT]?: string })[URLENCODED_TEXT] : undefined;
+  if (urlencoded !== undefined && maxFileBytes > 0) {
+    for (const { name, bytes } of urlencodedBytes(urlencoded, byteFields)) {
+      if (bytes.length > maxFileBytes) throw payloadTooLarge(`The file is larger than the limit of ${maxFileBytes} bytes.`);
+      form.files.push({ field: name, filename: '', bytes });
+    }
+  }
   if (body && typeof body === 'object') {
     for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+      if (urlencoded !== undefined && maxFileBytes > 0 && byteFields.includes(name)) continue;
+      // The body may be as large as an upload, but a text field keeps the multipart limit.
+      if (Array.isArray(value) ? value.some((item) => String(item).length > MAX_FIELD_BYTES) : String(value).length > MAX_FIELD_BYTES) throw fieldTooLarge();
       for (const item of Array.isArray(value) ? value : [value]) {
         if (item !== undefined && item !== null) add(name, String(item));
       }

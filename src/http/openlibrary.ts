@@ -72,11 +72,23 @@ function sendMissing(request: FastifyRequest, reply: FastifyReply): FastifyReply
   if (fallback !== undefined && fallback.toLowerCase() === 'false') {
     return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
   }
-  const location = fallback !== undefined && /^https?:\/\//i.test(fallback) ? redirectLocation(fallback) : undefined;
+  // The original's test, to the letter: a default that starts with `http://` or `https://` (lower case) is a URL;
+  // anything else but `false` asks for the blank image.
+  const location = fallback !== undefined && /^https?:\/\//.test(fallback) ? redirectLocation(fallback) : undefined;
   if (location) {
     return reply.code(303).header('location', location).header('cache-control', SHORT_CACHE).send();
   }
   return reply.code(200).type('image/gif').header('cache-control', SHORT_CACHE).send(BLANK_GIF);
+}
+
+/**
+ * A time as coverstore writes it: Python's `isoformat()` of a UTC time without a zone, `2008-04-28T19:44:52` or with
+ * microseconds `…52.654000` (clients parse it with `datetime.fromisoformat`, which before Python 3.11 refuses a `Z`).
+ */
+export function coverstoreTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = iso.slice(20, 23);
+  return fraction === '000' ? iso.slice(0, 19) : `${iso.slice(0, 19)}.${fraction}000`;
 }
 
 export function coverJson(cover: Cover) {
@@ -91,6 +103,9 @@ export function coverJson(cover: Cover) {
     filename_l: `${padded}-L.jpg`,
     author: cover.author,
     source_url: cover.sourceUrl,
+    // Columns of coverstore's table that its uploads leave empty.
+    source: null,
+    isbn: null,
     width: cover.width,
     height: cover.height,
     mime_type: cover.mime,
@@ -99,9 +114,18 @@ export function coverJson(cover: Cover) {
     archived: false,
     uploaded: true,
     deleted: cover.deleted,
-    created: new Date(cover.createdAt).toISOString(),
-    last_modified: new Date(cover.modifiedAt).toISOString(),
+    created: coverstoreTime(cover.createdAt),
+    last_modified: coverstoreTime(cover.modifiedAt),
   };
+}
+
+/** The fields an upload form carries its image in: `data` (upload2, multipart or urlencoded) or `file` (the browser form). */
+const IMAGE_FIELDS = ['data', 'file'];
+
+/** A whole number as Python's `int()` reads one (spaces and a sign allowed); undefined for anything else. */
+function wholeNumber(text: string | undefined): number | undefined {
+  const match = text === undefined ? null : /^\s*([+-]?\d{1,15})\s*$/.exec(text);
+  return match ? Number(match[1]) : undefined;
 }
 
 const JSONP_CALLBACK = /^[A-Za-z_$][\w$]{0,63}(\.[A-Za-z_$][\w$]{0,63}){0,4}$/;
@@ -186,7 +210,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     return ingest.addCover({
       category,
       olid,
-      bytes: form.files.find((file) => file.field === 'data' || file.field === 'file')?.bytes,
+      bytes: form.files.find((file) => IMAGE_FIELDS.includes(file.field))?.bytes,
       sourceUrl: first(form, 'source_url'),
       author: first(form, 'author'),
       identifiers: identifiersFromForm(form),
@@ -210,10 +234,11 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         cmd: queryParam(request, 'cmd'),
         callback: queryParam(request, 'callback'),
       };
-      const offset = !query.offset ? 0 : Number(query.offset);
-      const limit = !query.limit ? 10 : Number(query.limit);
-      if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be a whole number ≥ 0.');
-      if (!Number.isInteger(limit) || limit < 1) throw new JacketError(400, 'invalid_limit', 'limit must be a whole number ≥ 1 (at most 100 are returned).');
+      // As lenient as the original: what is not a whole number takes the default, a limit over 100 is 100. Deep
+      // offsets are refused rather than scanned.
+      const offset = Math.max(0, wholeNumber(query.offset) ?? 0);
+      const limit = Math.min(100, Math.max(0, wholeNumber(query.limit) ?? 10));
+      if (offset > 1_000_000) throw new JacketError(400, 'invalid_offset', 'offset must be at most 1000000: page by olid instead.');
       const callback = checkedCallback(query.callback);
       // At most 100 distinct OLIDs (a page holds at most 100 covers anyway); this also bounds the SQL shapes.
       const olids = [
@@ -225,18 +250,18 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         ),
       ].slice(0, 100);
       if (query.olid && olids.length === 0) return sendJson(reply, callback, query.cmd === 'ids' ? {} : []);
-      const covers = await catalogue.query({ category, olids: olids.length ? olids : undefined, offset, limit: Math.min(limit, 100) });
+      const covers = limit === 0 ? [] : await catalogue.query({ category, olids: olids.length ? olids : undefined, offset, limit });
       let result: unknown;
       if (query.cmd === 'ids') {
         const byOlid: Record<string, number> = {};
         for (const cover of covers) if (cover.olid && byOlid[cover.olid] === undefined) byOlid[cover.olid] = cover.id;
         result = byOlid;
-      } else if (query.details === 'true') {
+      } else if (query.details?.toLowerCase() === 'true') {
         result = covers.map((cover) => ({
           id: cover.id,
           olid: cover.olid,
-          created: new Date(cover.createdAt).toISOString(),
-          last_modified: new Date(cover.modifiedAt).toISOString(),
+          created: coverstoreTime(cover.createdAt),
+          last_modified: coverstoreTime(cover.modifiedAt),
           source_url: cover.sourceUrl,
           width: cover.width,
           height: cover.height,
@@ -250,7 +275,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     app.post(`/${category}/upload2`, async (request, reply) => {
       try {
         await requireUploader(request);
-        const form = await readForm(request, config.maxUploadBytes);
+        const form = await readForm(request, config.maxUploadBytes, IMAGE_FIELDS);
         const cover = await addCoverFromForm(form, category, first(form, 'olid'));
         return reply.send({ ok: 'true', id: cover.id, status: cover.status });
       } catch (error) {
@@ -262,7 +287,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       let form: FormData | undefined;
       try {
         await requireUploader(request);
-        form = await readForm(request, config.maxUploadBytes);
+        form = await readForm(request, config.maxUploadBytes, IMAGE_FIELDS);
         const olid = first(form, 'olid');
         if (!olid) throw new JacketError(400, 'invalid_olid', 'The legacy upload form needs an olid.');
         const cover = await addCoverFromForm(form, category, olid);
@@ -286,7 +311,8 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
         if (!done) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
         const redirect = redirectLocation(first(form, 'redirect_url'));
         if (redirect) return reply.code(303).header('location', redirect).send();
-        return reply.send({ ok: 'true', id });
+        // The original's sentence for a delete (its touch always redirects; Jacket says the same of a touch).
+        return reply.type('text/plain; charset=utf-8').send(`cover has been ${action === 'delete' ? 'deleted' : 'touched'} successfully.`);
       });
     }
   }

@@ -112,7 +112,8 @@ export function formatBytes(bytes) {
 }
 
 export function formatDate(iso) {
-  const date = new Date(iso);
+  // Open Library's routes write UTC times without a zone, as coverstore does; JavaScript would read those as local.
+  const date = new Date(typeof iso === 'string' && /T[\d:.]+$/.test(iso) ? `${iso}Z` : iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
