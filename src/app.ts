@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -7,14 +7,14 @@ import { Auth } from './auth.ts';
 import { LocalChangeBus, type ChangeBus } from './changes.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
-import { CoverCatalogue, type Category, type Cover } from './catalogue/covers.ts';
+import { CoverCatalogue } from './catalogue/covers.ts';
 
 import { ReleaseCatalogue } from './catalogue/releases.ts';
 import { KeyService } from './catalogue/keys.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
 import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
-import { openCatalogue, type CatalogueDb } from './catalogue/db.ts';
+import { openCatalogue } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody, parseUrlencoded } from './http/common.ts';
 import { booksApiRoutes } from './http/books-api.ts';
@@ -26,8 +26,6 @@ import { coverRoutes } from './http/api-covers.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { setUpMirrors } from './mirror/index.ts';
-import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
-import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { HotResponses } from './http/hot-responses.ts';
@@ -35,60 +33,14 @@ import { Delivery } from './delivery/answer.ts';
 import { Resolver } from './delivery/resolve.ts';
 import { Ingest } from './ingest.ts';
 import { RenditionEngine } from './renditions/engine.ts';
-import type { BlobStore } from './storage/blobstore.ts';
 import { openBlobStore } from './storage/open.ts';
 import pino from 'pino';
 import type { RedisLog } from './redis/connect.ts';
 import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
 import { Metrics } from './metrics.ts';
+import type { Hooks } from './hooks.ts';
+import type { Services, ServicesOptions } from './services.ts';
 import { installOperations, operationsServerOptions } from './http/operations.ts';
-
-/** Hooks that later layers (limits, metrics) attach to without the dialects knowing them. */
-export interface Hooks {
-  /** Runs before an Open Library lookup by an identifier other than `id`/`olid` (rate limits). May throw. */
-  openLibraryLookup?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-  /** Runs before every Cover Art Archive API route (`/release…`, `/release-group…`): its rate limit. May throw. */
-  coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-  /** Mirror mode: asked when an Open Library lookup finds nothing locally; may fetch and store the cover. */
-  openLibraryMiss?: (category: Category, key: string, value: string) => Promise<Cover | undefined>;
-  /** Mirror mode: asked when a release or release group has no art here; true when it filled some. */
-  coverArtArchiveMiss?: (entity: 'release' | 'release-group', mbid: string) => Promise<boolean>;
-}
-
-/** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
-export interface Services {
-  config: Config;
-  db: CatalogueDb;
-  catalogue: CoverCatalogue;
-  /** Cover Art Archive releases, release groups, merges and release images. */
-  releases: ReleaseCatalogue;
-  blobs: BlobStore;
-  renditions: RenditionEngine;
-  /** Image delivery for every dialect: identifier → image (delivery.resolve), then the answer (src/delivery/). */
-  delivery: Delivery;
-  auth: Auth;
-  ingest: Ingest;
-  hooks: Hooks;
-  limits: LimitStore;
-  changes: ChangeBus;
-  /** Developer keys (issue 4). */
-  keys: KeyService;
-  /** Prometheus metrics of this instance (its own registry): upstream latency, limit refusals … (src/metrics.ts). */
-  metrics: Metrics;
-  /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
-  moderation: boolean;
-  mirror: { openLibrary?: OpenLibraryMirror; coverArtArchive?: CoverArtArchiveMirror };
-  /** The hot-hit table in front of Fastify (set by buildApp; see http/hot-responses.ts). */
-  hotResponses?: HotResponses;
-  /** Set when the admin token was generated on this start; printed once by `serve`. */
-  generatedAdminToken?: string;
-  close(): Promise<void>;
-}
-
-export interface ServicesOptions {
-  /** Generate (and hand back, to be printed) an admin token when none is configured or stored: `jacket serve` only. */
-  generateAdminToken?: boolean;
-}
 
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const db = await openCatalogue(config);

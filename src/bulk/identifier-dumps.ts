@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { ensureEntities, insertIdentifierRows, type IdentifierRow } from '../catalogue/covers.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';

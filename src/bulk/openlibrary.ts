@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { Cover, NewCover } from '../catalogue/covers.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { originalKey } from '../storage/blobstore.ts';

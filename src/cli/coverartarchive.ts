@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { commandGroup, withServices } from './bulk.ts';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { noProgress, Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames } from '../catalogue/releases.ts';
 import { releaseListing, sortedJson } from '../http/coverartarchive.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { Category, Cover } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
 import { EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, type EditionScheme } from '../identifiers/index.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { isVisible, type Cover } from '../catalogue/covers.ts';
 import type { ReleaseImage } from '../catalogue/releases.ts';
 import { JacketError } from '../errors.ts';

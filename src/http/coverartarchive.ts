@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
 import { Resolver } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { DeveloperKey } from '../catalogue/keys.ts';
 import { normaliseIsbn } from '../identifiers/index.ts';
 import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';

@@ -1,4 +1,4 @@
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { Cover } from '../catalogue/covers.ts';
 import { normaliseIdentifier, parseOlid } from '../identifiers/index.ts';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { isNotModified } from './common.ts';
 // Brings in the schema's `hide` option: the UI's pages are not part of the API document.
 import type {} from '@fastify/swagger';

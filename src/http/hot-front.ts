@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConditionalHeaders } from './common.ts';
-import { REQUEST_ID_LENGTH, saneRequestId, writeNewRequestId } from './operations.ts';
+import { REQUEST_ID_LENGTH, saneRequestId, writeNewRequestId } from './request-id.ts';
 
 /** What the front writes for one request: the status line and the resource's headers, then the body (none for a 304). */
 export interface FrontAnswer {

@@ -1,11 +1,14 @@
 import http from 'node:http';
 import type { FastifyInstance, FastifyServerFactoryHandler } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import type { Services } from '../app.ts';
+import type { ChangeBus } from '../changes.ts';
+import type { Config } from '../config.ts';
+import type { Hooks } from '../hooks.ts';
+import type { RenditionEngine } from '../renditions/engine.ts';
 import { isNotModified, type ConditionalHeaders } from './common.ts';
-import { requestIdFor } from './operations.ts';
+import { requestIdFor } from './request-id.ts';
 import { HotFront, type FrontAnswer } from './hot-front.ts';
-import type { RequestTally } from '../metrics.ts';
+import type { Metrics, RequestTally } from '../metrics.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
 interface HotResponse {
@@ -69,16 +72,25 @@ function hitHeaders(rawHeaders: string[]): HitHeaders {
  * not logged by Fastify's per-request logger (they are counted in `stats`). The table holds references to at most
  * a quarter of JACKET_RENDITION_CACHE_MB of bodies (usually the very buffers the rendition cache holds).
  */
+/** What the table reads: the settings, the hooks that make a hit unservable here, and where it counts. */
+export interface HotResponseParts {
+  config: Config;
+  hooks: Hooks;
+  changes: ChangeBus;
+  renditions: RenditionEngine;
+  metrics: Metrics;
+}
+
 export class HotResponses {
   readonly stats = { served: 0, notModified: 0, stored: 0, clears: 0 };
-  private readonly services: Services;
+  private readonly services: HotResponseParts;
   private readonly entries: LRUCache<string, HotResponse> | undefined;
   private readonly startedIn = new WeakMap<object, number>();
   private generation = 0;
   /** The raw-socket front, when it is on (JACKET_HOT_FRONT): see hot-front.ts. */
   front: HotFront | undefined;
 
-  constructor(services: Services) {
+  constructor(services: HotResponseParts) {
     this.services = services;
     const maxSize = Math.floor(services.config.renditionCacheBytes / 4);
     this.entries = maxSize > 0 ? new LRUCache({ max: 20_000, maxSize, sizeCalculation: (entry) => entry.body.length + 256 }) : undefined;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { CONTACT_MAX, describeKey, keyDefaults, NAME_MAX, validateNewKey } from '../catalogue/keys.ts';
 import { JacketError } from '../errors.ts';
 import { clientIp, liveLimitStore, rateLimitedError } from '../limits/public.ts';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
 import { sizeTag } from '../delivery/answer.ts';
 import { COVER_KEYS, type CoverKey } from '../delivery/resolve.ts';

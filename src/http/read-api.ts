@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import type { Cover } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
 import { publicBase, queryParam, SHORT_CACHE } from './common.ts';

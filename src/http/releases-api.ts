@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames, typeNames, type Release, type ReleaseDate, type ReleaseImage } from '../catalogue/releases.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';

@@ -1,5 +1,7 @@
-import type { Services } from '../app.ts';
-import { parseTypeNames } from '../catalogue/releases.ts';
+import type { CatalogueDb } from '../catalogue/db.ts';
+import { parseTypeNames, type ReleaseCatalogue } from '../catalogue/releases.ts';
+import type { Ingest } from '../ingest.ts';
+import type { LimitStore } from '../limits/limit-store.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { singleFlight } from '../concurrency.ts';
 import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
@@ -40,13 +42,21 @@ interface UpstreamListing {
  * upstream — its listing, then every image's original through the upstream's 307s — and stored with the upstream's
  * ids, types, comments and order. Absence is remembered for a while; identical concurrent misses share one fill.
  */
+/** What the mirror stores through; `limits` is read at each use, since a shared store may replace the first one. */
+export interface CoverArtArchiveMirrorParts {
+  db: CatalogueDb;
+  releases: ReleaseCatalogue;
+  ingest: Ingest;
+  limits: LimitStore;
+}
+
 export class CoverArtArchiveMirror {
-  private readonly services: Services;
+  private readonly services: CoverArtArchiveMirrorParts;
   readonly upstream: Upstream;
   private readonly negativeTtlMs: number;
   private readonly inFlight = new Map<string, Promise<boolean>>();
 
-  constructor(services: Services, upstream: Upstream, negativeTtlMs: number) {
+  constructor(services: CoverArtArchiveMirrorParts, upstream: Upstream, negativeTtlMs: number) {
     this.services = services;
     this.upstream = upstream;
     this.negativeTtlMs = negativeTtlMs;

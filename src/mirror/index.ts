@@ -1,4 +1,4 @@
-import type { Services } from '../app.ts';
+import type { Services } from '../services.ts';
 import { CoverArtArchiveMirror } from './coverartarchive.ts';
 import { OpenLibraryMirror } from './openlibrary.ts';
 import { Upstream } from './upstream.ts';

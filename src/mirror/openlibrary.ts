@@ -1,5 +1,7 @@
-import type { Services } from '../app.ts';
-import type { Category, Cover, IdentifierInput } from '../catalogue/covers.ts';
+import type { CatalogueDb } from '../catalogue/db.ts';
+import type { Category, Cover, CoverCatalogue, IdentifierInput } from '../catalogue/covers.ts';
+import type { Ingest } from '../ingest.ts';
+import type { LimitStore } from '../limits/limit-store.ts';
 import { CATEGORY_OLID_KIND, isEditionScheme, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { singleFlight } from '../concurrency.ts';
 import { isUnusable, upstreamFailed, type Upstream } from './upstream.ts';
@@ -15,13 +17,21 @@ interface UpstreamCoverJson {
  * one request), stores the original as a normal cover with the upstream's id when it is free, attaches the
  * identifier that was asked for, and remembers absence for a while (negative cache).
  */
+/** What the mirror stores through; `limits` is read at each use, since a shared store may replace the first one. */
+export interface OpenLibraryMirrorParts {
+  db: CatalogueDb;
+  catalogue: CoverCatalogue;
+  ingest: Ingest;
+  limits: LimitStore;
+}
+
 export class OpenLibraryMirror {
-  private readonly services: Services;
+  private readonly services: OpenLibraryMirrorParts;
   readonly upstream: Upstream;
   private readonly negativeTtlMs: number;
   private readonly inFlight = new Map<string, Promise<Cover | undefined>>();
 
-  constructor(services: Services, upstream: Upstream, negativeTtlMs: number) {
+  constructor(services: OpenLibraryMirrorParts, upstream: Upstream, negativeTtlMs: number) {
     this.services = services;
     this.upstream = upstream;
     this.negativeTtlMs = negativeTtlMs;

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type Services } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
+import type { Services } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token';
