@@ -66,6 +66,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   catalogue.onChange = () => changes.publish({ type: 'covers' });
   const releases = new ReleaseCatalogue(db);
   releases.onChange = () => changes.publish({ type: 'releases' });
+  keys.onChange = () => changes.publish({ type: 'keys' });
   // Renditions of an image no longer served are dropped from memory everywhere (stored ones wait for fsck).
   catalogue.onImageGone = releases.onImageGone = (sha256) => changes.publish({ type: 'cover-deleted', sha256 });
   changes.subscribe((message) => {

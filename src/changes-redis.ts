@@ -54,6 +54,7 @@ export class RedisChangeBus implements ChangeBus {
         // Messages sent while we were away are gone: drop what they could have invalidated.
         this.deliver({ type: 'covers' });
         this.deliver({ type: 'releases' });
+        this.deliver({ type: 'keys' });
       }
       this.wasConnected = true;
     });

@@ -6,7 +6,8 @@
 export type ChangeMessage =
   | { type: 'covers' }
   | { type: 'cover-deleted'; sha256: string }
-  | { type: 'releases' };
+  | { type: 'releases' }
+  | { type: 'keys' };
 
 export interface ChangeBus {
   publish(message: ChangeMessage): void;

@@ -109,6 +109,8 @@ export function validateNewKey(input: Record<string, unknown>): NewKey {
 /** Developer keys in the catalogue database: the server and the `jacket keys` command share them. */
 export class KeyService {
   private readonly db: CatalogueDb;
+  /** Called after a revocation has committed: answers kept in memory for the key must go (the composition root publishes it). */
+  onChange?: () => void;
 
   constructor(db: CatalogueDb) {
     this.db = db;
@@ -161,6 +163,7 @@ export class KeyService {
     if (!key) return undefined;
     if (key.revokedAt === null) {
       await this.db.updateTable('developer_keys').set({ revoked_at: now }).where('id', '=', key.id).where('revoked_at', 'is', null).execute();
+      this.onChange?.();
       return (await this.findById(key.id)) ?? key;
     }
     return key;

@@ -4,6 +4,7 @@ import { RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import type { Dimensions, OpenLibrarySize } from '../images/sizes.ts';
 import type { QuotaReservation } from '../limits/rate.ts';
 import type { OriginalRef, RenditionEngine } from '../renditions/engine.ts';
+import { offerForMemory, type HotRule } from './hot-rule.ts';
 import type { Resolver } from './resolve.ts';
 
 /** A cover or a release image: where its original is, its upright size and its type. */
@@ -37,6 +38,8 @@ export interface ImageAnswer {
   /** Single byte ranges (206/416), with Accept-Ranges: the archive's file routes. */
   ranges?: boolean;
   quota?: KeyedQuota;
+  /** Who may be given this answer again from memory (hot-rule.ts); never, when absent. */
+  hot?: HotRule;
 }
 
 /** Modern formats first: when a client accepts several at the same quality, the smallest file wins. */
@@ -120,6 +123,7 @@ export class Delivery {
       }
       if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${bytes.length}`).send(bytes.subarray(range.start, range.end + 1));
     }
+    if (asked.hot) offerForMemory(request.raw, asked.hot);
     return reply.send(bytes);
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
+import { ANYONE } from '../delivery/hot-rule.ts';
 import { Resolver } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
@@ -329,7 +330,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         if (match[3] === undefined) {
           const trueExtension = extensionForMime(image.mime);
           if (extension !== trueExtension && !(extension === 'jpeg' && trueExtension === 'jpg')) throw new JacketError(404, 'not_found', 'No such file.');
-          return await delivery.answer(request, reply, { image, format: 'original', etag: () => `"${tag}"`, cacheControl: LONG_CACHE, ranges: true });
+          return await delivery.answer(request, reply, { image, format: 'original', etag: () => `"${tag}"`, cacheControl: LONG_CACHE, ranges: true, hot: ANYONE });
         }
         const size = thumbnailSize(match[3]);
         const format: RenditionFormat | undefined = extension === 'jpg' ? 'jpeg' : extension === 'webp' || extension === 'avif' ? extension : undefined;
@@ -341,6 +342,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
           etag: () => `"${tag}-${size}-${format}"`,
           cacheControl: LONG_CACHE,
           ranges: true,
+          hot: ANYONE,
         });
       } catch (error) {
         if (error instanceof JacketError) return sendText(reply, error.status, error.message, error.headers);

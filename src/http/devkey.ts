@@ -3,6 +3,7 @@ import type { Services } from '../services.ts';
 import type { DeveloperKey } from '../catalogue/keys.ts';
 import { normaliseIsbn } from '../identifiers/index.ts';
 import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';
+import { KEY_RECHECK_MS } from '../delivery/hot-rule.ts';
 import { liveLimitStore } from '../limits/public.ts';
 import { DailyQuota, nextUtcMidnight, parseRate, RateLimiter, secondsUntil, type Rate } from '../limits/rate.ts';
 import { BLANK_GIF, queryParam, SHORT_CACHE } from './common.ts';
@@ -102,6 +103,8 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
       etag: () => `"${cover.id}-${size}"`,
       lastModified: cover.createdAt,
       cacheControl: SHORT_CACHE,
+      // A hit already made is free, so memory may answer it while the key is known good; a per-key rate counts each.
+      hot: rate ? undefined : { kind: 'until', until: Date.now() + KEY_RECHECK_MS },
       quota: {
         reserve: () => quota.reserve(key.id, limit),
         release: (reservation) => quota.release(reservation),

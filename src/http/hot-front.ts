@@ -15,8 +15,16 @@ export interface FrontAnswer {
   written(started: number): void;
 }
 
+/** What an answer may depend on besides the URL and the validators: who asks, and whether credentials came along. */
+export interface HotClient {
+  /** The peer's address, as Fastify's `request.ip` is without a trusted proxy. */
+  address: string | undefined;
+  /** Authorization or Cookie was sent. */
+  personal: boolean;
+}
+
 /** Decides whether a plain GET of `target` is answered by the front (and with what), or left to Node's HTTP server. */
-export type FrontResponder = (target: string, conditions: ConditionalHeaders) => FrontAnswer | undefined;
+export type FrontResponder = (target: string, conditions: ConditionalHeaders, client: HotClient) => FrontAnswer | undefined;
 
 /**
  * A request the front takes: `GET <origin-form target> HTTP/1.1`, then header lines whose names are tokens and whose
@@ -47,6 +55,10 @@ const CONTENT_LENGTH = latin1('content-length');
 const IF_MODIFIED_SINCE = latin1('if-modified-since');
 const TRANSFER_ENCODING = latin1('transfer-encoding');
 const KEEP_ALIVE = latin1('keep-alive');
+const RANGE = latin1('range');
+const IF_RANGE = latin1('if-range');
+const COOKIE = latin1('cookie');
+const AUTHORIZATION = latin1('authorization');
 
 /**
  * Whether `buffer` holds `expected` at `at`, for the first `length` bytes of it. (A loop: Buffer#compare checks its
@@ -153,6 +165,8 @@ export interface PlainGet {
   close: boolean;
   requestId: string | undefined;
   conditions: ConditionalHeaders;
+  /** Authorization or Cookie came along. */
+  personal: boolean;
 }
 
 /**
@@ -171,6 +185,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
   let leaveToNode = false;
   let close = false;
   let requestId: string | undefined;
+  let personal = false;
   const conditions: ConditionalHeaders = {};
   while (i < end) {
     // A line: CR LF, a token, a colon, a value without control characters (so it stops at the next CR or at the end).
@@ -188,8 +203,16 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
       case 4:
         if (isName(buffer, name, HOST)) hosts++;
         break;
+      // A byte range is Node's to answer (206, 416, If-Range).
+      case 5:
+        if (isName(buffer, name, RANGE)) leaveToNode = true;
+        break;
       case 6:
         if (isName(buffer, name, EXPECT)) leaveToNode = true;
+        else if (isName(buffer, name, COOKIE)) personal = true;
+        break;
+      case 8:
+        if (isName(buffer, name, IF_RANGE)) leaveToNode = true;
         break;
       case 7:
         if (isName(buffer, name, UPGRADE)) leaveToNode = true;
@@ -214,6 +237,8 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
         if (isName(buffer, name, IF_NONE_MATCH)) {
           leaveToNode ||= conditions['if-none-match'] !== undefined;
           conditions['if-none-match'] = fieldValue(buffer, value, i);
+        } else if (isName(buffer, name, AUTHORIZATION)) {
+          personal = true;
         }
         break;
       case 14:
@@ -233,7 +258,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
         break;
     }
   }
-  return { target: buffer.toString('latin1', start + 4, targetEnd), hosts, leaveToNode, close, requestId, conditions };
+  return { target: buffer.toString('latin1', start + 4, targetEnd), hosts, leaveToNode, close, requestId, conditions, personal };
 }
 
 /**
@@ -425,7 +450,7 @@ export class HotFront {
     const { close, requestId } = request;
     // Bytes after a `Connection: close` request: Node answers them with 400 rather than dropping them, so it gets them.
     if (close && end + HEAD_END.length < buffer.length) return 'not-mine';
-    const answer = this.respond(request.target, request.conditions);
+    const answer = this.respond(request.target, request.conditions, { address: socket.remoteAddress, personal: request.personal });
     if (!answer) return 'not-mine';
     const offered = saneRequestId(requestId);
     const idLength = offered === undefined ? REQUEST_ID_LENGTH : offered.length;

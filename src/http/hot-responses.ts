@@ -5,9 +5,11 @@ import type { ChangeBus } from '../changes.ts';
 import type { Config } from '../config.ts';
 import type { Hooks } from '../hooks.ts';
 import type { RenditionEngine } from '../renditions/engine.ts';
+import { offeredRule, type HotRule } from '../delivery/hot-rule.ts';
+import type { JacketError } from '../errors.ts';
 import { isNotModified, type ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './request-id.ts';
-import { HotFront, type FrontAnswer } from './hot-front.ts';
+import { HotFront, type FrontAnswer, type HotClient } from './hot-front.ts';
 import type { Metrics, RequestTally } from '../metrics.ts';
 
 /** A whole image response, ready to be written again: status 200, raw header list, body. */
@@ -18,25 +20,32 @@ interface HotResponse {
   etag: string | undefined;
   lastModified: number | undefined;
   body: Buffer;
-  /** Found through an identifier other than id/olid: rate-limit hooks may apply, so Fastify must see it. */
-  identifierLookup: boolean;
-  /** The request metrics' tallies for its 200 and 304 answers (labelled with the Fastify route pattern that made it). */
+  /** Who may be answered from here (decided by the dialect that made the answer: delivery/hot-rule.ts). */
+  rule: HotRule;
+  /** The Fastify route pattern that made it: the request metrics' label. */
+  route: string;
+  /** The request metrics' tallies for its 200 and 304 answers. */
   tallies: Record<200 | 304, RequestTally>;
   /** The same answers, prepared for the front (status line and header lines). */
   front200: FrontAnswer;
   front304: FrontAnswer;
 }
 
-/** Open Library image URLs without a query string: the only responses this layer remembers. */
-const IMAGE_PATH = /^\/[baw]\/([a-z]+)\/[^/?#]+\.(?:jpg|jpeg|webp|avif)$/i;
 const MAX_BODY = 512 * 1024;
 /** Headers that belong to one response, not to the resource: Node writes its own framing; the request id is per request. */
 const FRAMING_HEADERS = new Set(['content-length', 'connection', 'keep-alive', 'transfer-encoding', 'date', 'x-request-id']);
 
-/** What a hit needs of its request headers: the validators and the offered request id. */
+/** What a hit needs of its request headers: the validators, the offered request id, and what sends it to the routes. */
 interface HitHeaders extends ConditionalHeaders {
   'x-request-id'?: string | undefined;
+  /** Authorization or Cookie came along. */
+  personal?: boolean;
+  /** Range or If-Range came along: a byte range is the routes' to answer. */
+  ranged?: boolean;
 }
+
+/** The raw header names a hit looks at, by length, lower-cased. */
+const HIT_HEADER_NAMES = new Set(['x-request-id', 'if-none-match', 'if-modified-since', 'authorization', 'cookie', 'range', 'if-range']);
 
 /**
  * The headers a hit needs, read from the raw list: `request.headers` is built lazily from it on first access, an
@@ -47,32 +56,27 @@ function hitHeaders(rawHeaders: string[]): HitHeaders {
   const found: HitHeaders = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length !== 12 && name.length !== 13 && name.length !== 17) continue;
+    if (name.length < 5 || name.length > 17 || name.length === 7) continue;
     const key = name.toLowerCase();
-    if (key !== 'x-request-id' && key !== 'if-none-match' && key !== 'if-modified-since') continue;
+    if (!HIT_HEADER_NAMES.has(key)) continue;
+    if (key === 'authorization' || key === 'cookie') {
+      found.personal = true;
+      continue;
+    }
+    if (key === 'range' || key === 'if-range') {
+      found.ranged = true;
+      continue;
+    }
     const value = rawHeaders[i + 1]!;
-    const before = found[key];
-    if (before === undefined) found[key] = value;
-    else if (key !== 'if-modified-since') found[key] = `${before}, ${value}`;
+    const field = key as 'x-request-id' | 'if-none-match' | 'if-modified-since';
+    const before = found[field];
+    if (before === undefined) found[field] = value;
+    else if (field !== 'if-modified-since') found[field] = `${before}, ${value}`;
   }
   return found;
 }
 
-/**
- * The hot path for hits. The hot covers of a catalogue are requested by the same few URLs all day; once Fastify has
- * answered one of those URLs with a rendition, the whole response (headers decided by the route, bytes from the
- * rendition cache) is kept here, keyed by the URL, and the next identical GET is answered straight from the
- * `http.Server` request event: no routing, no hooks, no promise, no database, no blob store. A matching
- * If-None-Match / If-Modified-Since gets a 304 the same way.
- *
- * Correctness rules: only GET image URLs without a query string that answered 200 to a request without credentials
- * or cookies, with no Vary or Set-Cookie, are remembered; any catalogue change empties the table (as it does the
- * resolution cache), and a response computed across a change is not stored; identifier lookups go through Fastify
- * whenever a lookup hook (rate limit) is installed. Requests answered here are
- * not logged by Fastify's per-request logger (they are counted in `stats`). The table holds references to at most
- * a quarter of JACKET_RENDITION_CACHE_MB of bodies (usually the very buffers the rendition cache holds).
- */
-/** What the table reads: the settings, the hooks that make a hit unservable here, and where it counts. */
+/** What the table reads: the settings, the limit hook a hit counts with, and where it counts. */
 export interface HotResponseParts {
   config: Config;
   hooks: Hooks;
@@ -81,8 +85,31 @@ export interface HotResponseParts {
   metrics: Metrics;
 }
 
+/** A refusal written from here: the same status, headers and body the routes write for it. */
+interface Refusal {
+  status: number;
+  headers: string[];
+  body: Buffer;
+}
+
+/**
+ * The hot path for hits. The hot covers of a catalogue are requested by the same few URLs all day; once a dialect
+ * has answered one of those URLs with image bytes through `Delivery.answer`, saying who may be answered the same
+ * again (delivery/hot-rule.ts), the whole response (headers decided by the route, bytes from the rendition cache) is
+ * kept here, keyed by the URL, and the next identical GET is answered straight from the `http.Server` request event,
+ * or from the raw-socket front before it: no routing, no promise, no database, no blob store. A matching
+ * If-None-Match / If-Modified-Since gets a 304 the same way. The per-address limit of identifier lookups is counted
+ * here in memory (folded into Redis when there is one), and a client over it gets its refusal from here too.
+ *
+ * Correctness rules: only GET answers of 200 with a body to a request without credentials or cookies, with no Vary or
+ * Set-Cookie, are remembered; any catalogue or key change empties the table (as it does the resolution cache), and a
+ * response computed across a change is not stored; a request with credentials, a byte range, or (for a limited
+ * lookup) behind a trusted proxy goes to the routes. Requests answered here are not logged by Fastify's per-request
+ * logger (they are counted in `stats` and the request metrics). The table holds references to at most a quarter of
+ * JACKET_RENDITION_CACHE_MB of bodies (usually the very buffers the rendition cache holds).
+ */
 export class HotResponses {
-  readonly stats = { served: 0, notModified: 0, stored: 0, clears: 0 };
+  readonly stats = { served: 0, notModified: 0, refused: 0, stored: 0, clears: 0 };
   private readonly services: HotResponseParts;
   private readonly entries: LRUCache<string, HotResponse> | undefined;
   private readonly startedIn = new WeakMap<object, number>();
@@ -110,40 +137,78 @@ export class HotResponses {
     const server = http.createServer({ optimizeEmptyRequests: true } as http.ServerOptions, (request, response) => {
       if (!this.tryServe(request, response)) handler(request, response);
     });
-    if (this.entries && this.services.config.hotFront) this.front = new HotFront(server, (target, conditions) => this.frontAnswer(target, conditions));
+    if (this.entries && this.services.config.hotFront) this.front = new HotFront(server, (target, conditions, client) => this.frontAnswer(target, conditions, client));
     return server;
   };
 
-  /** The entry that answers a plain GET of `url`, or undefined when Fastify must see the request. */
-  private entryFor(url: string): HotResponse | undefined {
+  /**
+   * What a plain GET of `url` gets from here: the entry, a refusal (the lookup was counted and is over the limit), or
+   * undefined when the routes must answer it. Counting happens here, once per request.
+   */
+  private admit(url: string, client: HotClient): HotResponse | JacketError | undefined {
     const entry = this.entries?.get(url);
-    if (!entry || (entry.identifierLookup && this.services.hooks.openLibraryLookup)) return undefined;
-    return entry;
+    if (!entry) return undefined;
+    const { rule } = entry;
+    if (rule.kind === 'anyone') return entry;
+    if (rule.kind === 'until') return Date.now() < rule.until ? entry : undefined;
+    const countNow = this.services.hooks.openLibraryLookupNow;
+    if (!countNow) return entry;
+    // A key lifts the limit and a trusted proxy names the client: the routes decide those.
+    if (client.personal || client.address === undefined || this.services.config.trustProxy) return undefined;
+    return countNow(client.address) ?? entry;
   }
 
-  private frontAnswer(target: string, conditions: ConditionalHeaders): FrontAnswer | undefined {
-    const entry = this.entryFor(target);
-    if (!entry) return undefined;
-    return isNotModified(conditions, entry) ? entry.front304 : entry.front200;
+  private frontAnswer(target: string, conditions: ConditionalHeaders, client: HotClient): FrontAnswer | undefined {
+    const admitted = this.admit(target, client);
+    if (admitted === undefined) return undefined;
+    if (!('body' in admitted)) {
+      const refusal = this.refusal(admitted);
+      return this.frontAnswerFor(refusal.status, refusal.headers, refusal.body, () => this.refused(target, refusal.status));
+    }
+    return isNotModified(conditions, admitted) ? admitted.front304 : admitted.front200;
   }
 
   /** The same answers on Node's own request event: connections the front handed over, or no front at all. */
   private tryServe(request: http.IncomingMessage, response: http.ServerResponse): boolean {
-    if (request.method !== 'GET') return false;
-    const entry = this.entryFor(request.url ?? '');
-    if (!entry) return false;
-    const started = performance.now();
+    if (request.method !== 'GET' || !this.entries) return false;
     const headers = hitHeaders(request.rawHeaders);
-    if (isNotModified(headers, entry)) {
-      response.writeHead(304, [...entry.notModifiedHeaders, 'x-request-id', requestIdFor(headers['x-request-id'])]);
-      response.end();
-      this.served(entry, 304, started);
+    if (headers.ranged) return false;
+    const url = request.url ?? '';
+    const admitted = this.admit(url, { address: request.socket.remoteAddress, personal: headers.personal === true });
+    if (admitted === undefined) return false;
+    const started = performance.now();
+    const requestId = ['x-request-id', requestIdFor(headers['x-request-id'])];
+    if (!('body' in admitted)) {
+      const refusal = this.refusal(admitted);
+      response.writeHead(refusal.status, [...refusal.headers, ...requestId]);
+      response.end(refusal.body);
+      this.refused(url, refusal.status);
       return true;
     }
-    response.writeHead(200, [...entry.headers, 'x-request-id', requestIdFor(headers['x-request-id'])]);
-    response.end(entry.body);
-    this.served(entry, 200, started);
+    if (isNotModified(headers, admitted)) {
+      response.writeHead(304, [...admitted.notModifiedHeaders, ...requestId]);
+      response.end();
+      this.served(admitted, 304, started);
+      return true;
+    }
+    response.writeHead(200, [...admitted.headers, ...requestId]);
+    response.end(admitted.body);
+    this.served(admitted, 200, started);
     return true;
+  }
+
+  /** A limit's refusal as the routes write it: the JSON error, Retry-After, CORS, no caching. */
+  private refusal(error: JacketError): Refusal {
+    const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
+    const headers: string[] = [];
+    for (const [name, value] of Object.entries(error.headers)) headers.push(name, value);
+    headers.push(
+      'content-type', 'application/json; charset=utf-8',
+      'access-control-allow-origin', '*',
+      'access-control-allow-methods', 'GET, HEAD, OPTIONS',
+      'content-length', String(body.length),
+    );
+    return { status: error.status, headers, body };
   }
 
   /** Hits answered here skip Fastify's hooks, so they are counted here: hot-table stats and request metrics. */
@@ -158,15 +223,21 @@ export class HotResponses {
     entry.tallies[status].observe((performance.now() - started) / 1000);
   }
 
-  /** An answer for the front: the status line and headers prepared once, the counting done per request. */
-  private frontAnswerFor(entry: HotResponse, status: 200 | 304, headers: string[], body: Buffer | undefined): FrontAnswer {
-    let head = status === 200 ? 'HTTP/1.1 200 OK\r\n' : 'HTTP/1.1 304 Not Modified\r\n';
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    head += 'x-request-id: ';
-    return { head: Buffer.from(head, 'latin1'), body, written: (started) => this.served(entry, status, started) };
+  private refused(url: string, status: number): void {
+    this.stats.refused++;
+    const route = this.entries?.peek(url)?.route ?? 'unmatched';
+    this.services.metrics.requestTally('GET', route, status).observe(0);
   }
 
-  /** Remember image responses as Fastify sends them. Registered last, so every other onSend hook has run. */
+  /** An answer for the front: the status line and headers prepared once, the counting done per request. */
+  private frontAnswerFor(status: number, headers: string[], body: Buffer | undefined, written: (started: number) => void): FrontAnswer {
+    let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    head += 'x-request-id: ';
+    return { head: Buffer.from(head, 'latin1'), body, written };
+  }
+
+  /** Remember image answers the dialects offered (Delivery.answer). Registered last, so every other onSend hook has run. */
   install(app: FastifyInstance): void {
     if (!this.entries) return;
     const entries = this.entries;
@@ -176,41 +247,47 @@ export class HotResponses {
       done();
     });
     app.addHook('onSend', (request, reply, payload, done) => {
-      const url = request.raw.url ?? '';
+      const rule = offeredRule(request.raw);
       const body = Buffer.isBuffer(payload) ? payload : undefined;
-      const match = request.method === 'GET' && reply.statusCode === 200 && body ? IMAGE_PATH.exec(url) : null;
       // Only responses that are the same for everyone: no credentials or cookies in, no Vary or cookie out.
       const personal = request.headers.authorization !== undefined || request.headers.cookie !== undefined;
       const varies = reply.hasHeader('vary') || reply.hasHeader('set-cookie');
-      const kind = match?.[1]!.toLowerCase();
-      const identifierLookup = kind !== 'id' && kind !== 'olid';
-      // An identifier's answer is never served from here while a lookup hook is installed (entryFor): not kept either.
-      const servable = !(identifierLookup && this.services.hooks.openLibraryLookup);
-      if (match && body && body.length <= MAX_BODY && servable && !personal && !varies && this.startedIn.get(request.raw) === this.generation) {
-        const contentType = reply.getHeader('content-type');
-        if (typeof contentType === 'string' && contentType.startsWith('image/') && contentType !== 'image/gif') {
-          const notModifiedHeaders: string[] = [];
-          for (const [name, value] of Object.entries(reply.getHeaders())) {
-            if (value === undefined || name === 'content-type' || FRAMING_HEADERS.has(name)) continue;
-            for (const item of Array.isArray(value) ? value : [value]) notModifiedHeaders.push(name, String(item));
-          }
-          const etag = reply.getHeader('etag');
-          const lastModified = reply.getHeader('last-modified');
-          const route = request.routeOptions.url ?? 'unmatched';
-          const entry = {
-            headers: ['content-type', contentType, ...notModifiedHeaders, 'content-length', String(body.length)],
-            notModifiedHeaders,
-            etag: typeof etag === 'string' ? etag : undefined,
-            lastModified: typeof lastModified === 'string' ? Date.parse(lastModified) : undefined,
-            body,
-            identifierLookup,
-            tallies: { 200: metrics.requestTally('GET', route, 200), 304: metrics.requestTally('GET', route, 304) },
-          } as HotResponse;
-          entry.front200 = this.frontAnswerFor(entry, 200, entry.headers, body);
-          entry.front304 = this.frontAnswerFor(entry, 304, notModifiedHeaders, undefined);
-          entries.set(url, entry);
-          this.stats.stored++;
+      const contentType = reply.getHeader('content-type');
+      if (
+        rule &&
+        request.method === 'GET' &&
+        reply.statusCode === 200 &&
+        body &&
+        body.length <= MAX_BODY &&
+        !personal &&
+        !varies &&
+        this.startedIn.get(request.raw) === this.generation &&
+        typeof contentType === 'string' &&
+        contentType.startsWith('image/')
+      ) {
+        const notModifiedHeaders: string[] = [];
+        for (const [name, value] of Object.entries(reply.getHeaders())) {
+          if (value === undefined || name === 'content-type' || FRAMING_HEADERS.has(name)) continue;
+          for (const item of Array.isArray(value) ? value : [value]) notModifiedHeaders.push(name, String(item));
         }
+        const etag = reply.getHeader('etag');
+        const lastModified = reply.getHeader('last-modified');
+        const route = request.routeOptions.url ?? 'unmatched';
+        const headers = ['content-type', contentType, ...notModifiedHeaders, 'content-length', String(body.length)];
+        const entry = {
+          headers,
+          notModifiedHeaders,
+          etag: typeof etag === 'string' ? etag : undefined,
+          lastModified: typeof lastModified === 'string' ? Date.parse(lastModified) : undefined,
+          body,
+          rule,
+          route,
+          tallies: { 200: metrics.requestTally('GET', route, 200), 304: metrics.requestTally('GET', route, 304) },
+        } as HotResponse;
+        entry.front200 = this.frontAnswerFor(200, headers, body, (started) => this.served(entry, 200, started));
+        entry.front304 = this.frontAnswerFor(304, notModifiedHeaders, undefined, (started) => this.served(entry, 304, started));
+        entries.set(request.raw.url ?? '', entry);
+        this.stats.stored++;
       }
       done(null, payload);
     });

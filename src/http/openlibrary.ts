@@ -2,11 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
 import { sizeTag } from '../delivery/answer.ts';
+import { ANYONE, WITHIN_IP_LIMIT } from '../delivery/hot-rule.ts';
 import { COVER_KEYS, type CoverKey } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';
 import { EDITION_SCHEMES, normaliseIdentifier, parseCoverId, parseOlid } from '../identifiers/index.ts';
 import { renditionFormatForExtension, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
+import { presentedCredential } from '../limits/public.ts';
 import { BLANK_GIF, errorBody, first, LONG_CACHE, queryParam, readForm, SHORT_CACHE, type FormData } from './common.ts';
 
 export const CATEGORIES: Category[] = ['b', 'a', 'w'];
@@ -183,7 +185,8 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       if (/\.json$/i.test(request.params.file)) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
       return sendMissing(request, reply);
     }
-    if (beforeLookup && path.key !== 'id' && path.key !== 'olid') await beforeLookup(request, reply);
+    const limited = beforeLookup !== undefined && path.key !== 'id' && path.key !== 'olid';
+    if (limited) await beforeLookup(request, reply);
     const cover = await delivery.resolve.cover(category, path.key, path.value);
     if (path.kind === 'json') {
       if (!cover) return reply.code(404).send({ error: 'not_found', message: 'No cover matches this request.' });
@@ -202,6 +205,8 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       // when another cover is touched to the top: a client revalidating by date alone must then see the change.
       lastModified: path.key === 'id' ? cover.createdAt : Math.max(cover.createdAt, cover.modifiedAt),
       cacheControl: path.key === 'id' ? LONG_CACHE : SHORT_CACHE,
+      // A limited lookup is counted on every hit, from memory too; one that a key lifted is not kept there.
+      hot: !limited ? ANYONE : presentedCredential(request) ? undefined : WITHIN_IP_LIMIT,
     });
   }
 

@@ -19,3 +19,12 @@ export interface LimitStore {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The same counters answered at once, without waiting for a store: what the hot path counts with. In this
+ * process's memory they are the store itself; a shared store is folded into about once a second (limits/fold.ts).
+ */
+export interface CountersNow {
+  incrementNow(key: string, amount: number, expiresAt: number): Counter;
+  peekNow(key: string): Counter | undefined;
+}

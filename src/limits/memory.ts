@@ -1,7 +1,7 @@
-import type { Counter, LimitStore } from './limit-store.ts';
+import type { Counter, CountersNow, LimitStore } from './limit-store.ts';
 
 /** Counters in this process's memory: the embedded default, and the fallback when Redis is unreachable. */
-export class MemoryLimitStore implements LimitStore {
+export class MemoryLimitStore implements LimitStore, CountersNow {
   private readonly counters = new Map<string, Counter>();
   private sweepAt = 0;
 
@@ -12,6 +12,10 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async increment(key: string, amount: number, expiresAt: number): Promise<Counter> {
+    return this.incrementNow(key, amount, expiresAt);
+  }
+
+  incrementNow(key: string, amount: number, expiresAt: number): Counter {
     const now = Date.now();
     this.sweep(now);
     let counter = this.counters.get(key);
@@ -24,6 +28,10 @@ export class MemoryLimitStore implements LimitStore {
   }
 
   async peek(key: string): Promise<Counter | undefined> {
+    return this.peekNow(key);
+  }
+
+  peekNow(key: string): Counter | undefined {
     const counter = this.counters.get(key);
     return counter && counter.expiresAt > Date.now() ? { ...counter } : undefined;
   }

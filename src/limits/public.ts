@@ -3,7 +3,8 @@ import type { Auth } from '../auth.ts';
 import { bearerToken } from '../auth.ts';
 import type { KeyService } from '../catalogue/keys.ts';
 import { JacketError } from '../errors.ts';
-import type { LimitStore } from './limit-store.ts';
+import { countersNowFor } from './fold.ts';
+import type { CountersNow, LimitStore } from './limit-store.ts';
 import { RateLimiter, type Rate, type RateDecision } from './rate.ts';
 
 export type RequestHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -54,14 +55,28 @@ export interface IpLimitOptions {
   keys: KeyService;
 }
 
-/** A per-client-IP limit that a valid developer key lifts; undefined when the limit is off. */
-export function ipLimitHook(options: IpLimitOptions): RequestHook | undefined {
+/** A per-client-IP limit that a valid developer key lifts: the request hook, and the same count made at once. */
+export interface IpLimit {
+  hook: RequestHook;
+  /** Count one request of a client without credentials, in memory (the hot path): the refusal, or undefined. */
+  countNow: (address: string) => JacketError | undefined;
+}
+
+/** A per-client-IP limit; undefined when the limit is off. */
+export function ipLimit(options: IpLimitOptions): IpLimit | undefined {
   if (!options.rate) return undefined;
   const limiter = new RateLimiter(options.name, options.rate, options.store);
-  return async (request) => {
-    if (await holdsValidKey(request, options.auth, options.keys)) return;
-    const decision = await limiter.hit(clientIp(request));
-    if (!decision.allowed) throw rateLimitedError(options.status, decision, options.what);
+  const counters = liveCountersNow(options.store);
+  return {
+    hook: async (request) => {
+      if (await holdsValidKey(request, options.auth, options.keys)) return;
+      const decision = await limiter.hit(clientIp(request));
+      if (!decision.allowed) throw rateLimitedError(options.status, decision, options.what);
+    },
+    countNow: (address) => {
+      const decision = limiter.hitNow(address, counters);
+      return decision.allowed ? undefined : rateLimitedError(options.status, decision, options.what);
+    },
   };
 }
 
@@ -74,23 +89,49 @@ export interface PublicHooksOptions {
   keys: KeyService;
 }
 
+export interface PublicLimitHooks {
+  openLibraryLookup?: RequestHook;
+  /** The Open Library lookup limit counted at once, for a hit answered from memory. */
+  openLibraryLookupNow?: IpLimit['countNow'];
+  coverArtArchiveRequest?: RequestHook;
+}
+
 /** The hooks the public dialects call: Open Library identifier lookups and Cover Art Archive requests. */
-export function publicLimitHooks(options: PublicHooksOptions): { openLibraryLookup?: RequestHook; coverArtArchiveRequest?: RequestHook } {
+export function publicLimitHooks(options: PublicHooksOptions): PublicLimitHooks {
   const { store, auth, keys } = options;
-  const hooks: { openLibraryLookup?: RequestHook; coverArtArchiveRequest?: RequestHook } = {};
-  const openLibrary = ipLimitHook({ name: 'ol', rate: options.olRate, status: options.olStatus, what: 'Open Library identifier lookups', store, auth, keys });
-  if (openLibrary) hooks.openLibraryLookup = openLibrary;
-  const coverArtArchive = ipLimitHook({ name: 'caa', rate: options.caaRate, status: 503, what: 'Cover Art Archive requests', store, auth, keys });
-  if (coverArtArchive) hooks.coverArtArchiveRequest = coverArtArchive;
+  const hooks: PublicLimitHooks = {};
+  const openLibrary = ipLimit({ name: 'ol', rate: options.olRate, status: options.olStatus, what: 'Open Library identifier lookups', store, auth, keys });
+  if (openLibrary) {
+    hooks.openLibraryLookup = openLibrary.hook;
+    hooks.openLibraryLookupNow = openLibrary.countNow;
+  }
+  const coverArtArchive = ipLimit({ name: 'caa', rate: options.caaRate, status: 503, what: 'Cover Art Archive requests', store, auth, keys });
+  if (coverArtArchive) hooks.coverArtArchiveRequest = coverArtArchive.hook;
   return hooks;
+}
+
+/** Counters in memory for whichever store a live store forwards to at call time (see liveLimitStore). */
+function liveCountersNow(store: LimitStore): CountersNow {
+  const forwarded = store as Partial<LiveLimitStore>;
+  const current = forwarded.current ?? (() => store);
+  return {
+    incrementNow: (key, amount, expiresAt) => countersNowFor(current()).incrementNow(key, amount, expiresAt),
+    peekNow: (key) => countersNowFor(current()).peekNow(key),
+  };
+}
+
+interface LiveLimitStore extends LimitStore {
+  current: () => LimitStore;
 }
 
 /** A LimitStore that forwards to whichever store `current()` returns at call time. */
 export function liveLimitStore(current: () => LimitStore): LimitStore {
-  return {
+  const live: LiveLimitStore = {
+    current,
     increment: (key, amount, expiresAt) => current().increment(key, amount, expiresAt),
     peek: (key) => current().peek(key),
     ping: () => current().ping(),
     close: () => current().close(),
   };
+  return live;
 }

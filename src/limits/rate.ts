@@ -1,4 +1,4 @@
-import type { LimitStore } from './limit-store.ts';
+import type { CountersNow, LimitStore } from './limit-store.ts';
 
 /** "N requests per window": what `100/5m` or `1/1s` means. */
 export interface Rate {
@@ -82,24 +82,39 @@ export class RateLimiter {
     this.store = store;
   }
 
+  private key(subject: string, start: number): string {
+    return `rate:${this.name}:${subject}:${start}`;
+  }
+
   async hit(subject: string, now = Date.now()): Promise<RateDecision> {
-    const { windowMs, limit } = this.rate;
-    const window = windowOf(now, windowMs);
-    const key = (start: number) => `rate:${this.name}:${subject}:${start}`;
+    const window = windowOf(now, this.rate.windowMs);
     // The current window's counter lives one window longer, to serve as the next window's "previous".
     const [current, previous] = await Promise.all([
-      this.store.increment(key(window.start), 1, window.end + windowMs),
-      this.store.peek(key(window.start - windowMs)),
+      this.store.increment(this.key(subject, window.start), 1, window.end + this.rate.windowMs),
+      this.store.peek(this.key(subject, window.start - this.rate.windowMs)),
     ]);
+    return this.decide(current.count, previous?.count ?? 0, now);
+  }
+
+  /** The same count and decision at once, from counters in memory: the hot path's (limits/fold.ts). */
+  hitNow(subject: string, counters: CountersNow, now = Date.now()): RateDecision {
+    const window = windowOf(now, this.rate.windowMs);
+    const current = counters.incrementNow(this.key(subject, window.start), 1, window.end + this.rate.windowMs);
+    const previous = counters.peekNow(this.key(subject, window.start - this.rate.windowMs));
+    return this.decide(current.count, previous?.count ?? 0, now);
+  }
+
+  private decide(currentCount: number, previousCount: number, now: number): RateDecision {
+    const { windowMs, limit } = this.rate;
+    const window = windowOf(now, windowMs);
     const overlap = (window.end - now) / windowMs;
-    const previousCount = previous?.count ?? 0;
-    const estimate = previousCount * overlap + current.count;
+    const estimate = previousCount * overlap + currentCount;
     const allowed = estimate <= limit;
     const count = Math.ceil(estimate);
     let retryAt = window.end;
-    if (!allowed && current.count < limit && previousCount > 0) {
+    if (!allowed && currentCount < limit && previousCount > 0) {
       // The previous window's weight fades linearly: the estimate falls to the limit at this moment.
-      retryAt = window.start + windowMs * (1 - (limit - current.count) / previousCount);
+      retryAt = window.start + windowMs * (1 - (limit - currentCount) / previousCount);
     }
     return { allowed, count, limit, retryAfter: secondsUntil(retryAt, now) };
   }
