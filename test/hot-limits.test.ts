@@ -156,6 +156,49 @@ describe('keyed URLs and archive files, answered from memory', () => {
   });
 });
 
+describe('Cover Art Archive redirects to files, answered from memory', () => {
+  let jacket: RunningJacket;
+  const release = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
+  let imageId: number;
+
+  before(async () => {
+    jacket = await startJacket();
+    const uploaded = await jacket.get(`/api/v1/releases/${release}/images`, {
+      method: 'POST',
+      headers: jacket.admin,
+      body: form({ types: 'Front', file: { bytes: await makeImage(600, 600), filename: 'front.jpg' } }),
+    });
+    imageId = (await uploaded.json()).id;
+  });
+  after(() => jacket.close());
+
+  test('the same 307 for the same Host; another Host gets its own Location from the routes', async () => {
+    const path = `/release/${release}/front-250`;
+    const client = await RawClient.connect(jacket.url);
+    client.send(get(path));
+    const first = await client.response();
+    assert.equal(first.status, 307);
+    const location = `http://covers.example/download/mbid-${release}/mbid-${release}-${imageId}_thumb250.jpg`;
+    assert.equal(header(first, 'location'), location);
+    client.close();
+    const again = await RawClient.connect(jacket.url);
+    const front = jacket.services.hotResponses!.front!;
+    const answered = front.stats.answered;
+    again.send(get(path));
+    const hit = await again.response();
+    assert.equal(front.stats.answered, answered + 1);
+    assert.equal(hit.status, 307);
+    assert.equal(header(hit, 'location'), location);
+    assert.equal(hit.body.toString(), `See: ${location}\n`);
+    assert.equal(header(hit, 'access-control-allow-origin'), '*');
+    again.send(`GET ${path} HTTP/1.1\r\nHost: other.example\r\n\r\n`);
+    const other = await again.response();
+    assert.equal(front.stats.answered, answered + 1, 'another host is the routes\' to answer');
+    assert.equal(header(other, 'location'), location.replace('covers.example', 'other.example'));
+    again.close();
+  });
+});
+
 describe('counts made in memory are shared through Redis within a fold', () => {
   test('two instances counting the same client from memory see each other’s counts after a fold', async () => {
     const { prefix, cleanup } = await redisPrefix();

@@ -7,8 +7,12 @@ import type { IncomingMessage } from 'node:http';
  * - `within-ip-limit`: each hit counts against the per-address limit of identifier lookups, in memory; a client with
  *   credentials (a key lifts the limit) and clients behind a trusted proxy go through the routes;
  * - `until`: a keyed URL whose key was checked just now; after that moment the routes check it again.
+ * Besides image bytes, a redirect whose target depends on nothing but the URL (and the Host) may be offered.
  */
-export type HotRule = { kind: 'anyone' } | { kind: 'within-ip-limit' } | { kind: 'until'; until: number };
+export type HotRule = ({ kind: 'anyone' } | { kind: 'within-ip-limit' } | { kind: 'until'; until: number }) & {
+  /** The answer names this Host (a redirect to an absolute URL made from it): requests for another host take the routes. */
+  host?: string;
+};
 
 /** The rule of the answer being sent for a request, read by the hot table when the response is complete. */
 const offered = new WeakMap<IncomingMessage, HotRule>();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { BACK_TYPE, firstOfType, FRONT_TYPE, typeNames, type ReleaseImage } from '../catalogue/releases.ts';
-import { ANYONE } from '../delivery/hot-rule.ts';
+import { ANYONE, offerForMemory } from '../delivery/hot-rule.ts';
 import { Resolver } from '../delivery/resolve.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
@@ -184,6 +184,17 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
     return `${publicBase(request, config)}/download/mbid-${release}/${imageFileName(release, image, segment.size, segment.format)}`;
   }
 
+  /**
+   * A redirect to an image file depends on the URL alone, and on the Host when no JACKET_PUBLIC_URL names the server:
+   * it may be answered again from memory, unless the CAA rate limit must count it or a trusted proxy names the host.
+   */
+  function fileRedirect(request: FastifyRequest, reply: FastifyReply, location: string): FastifyReply {
+    if (!services.hooks.coverArtArchiveRequest && (config.publicUrl || !config.trustProxy)) {
+      offerForMemory(request.raw, config.publicUrl ? ANYONE : { kind: 'anyone', host: request.headers.host });
+    }
+    return redirect(reply, location);
+  }
+
   function listingUrl(request: FastifyRequest, release: string): string {
     return `${publicBase(request, config)}/download/mbid-${release}/index.json`;
   }
@@ -227,7 +238,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
               : `No ${segment.selector} cover image found for release with identifier ${mbid}`;
           throw new JacketError(404, 'not_found', message);
         }
-        return redirect(reply, fileUrl(request, release, image, segment));
+        return fileRedirect(request, reply, fileUrl(request, release, image, segment));
       }),
     );
   }
@@ -253,7 +264,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
         const segment = parseArtSegment(request.params.file);
         if (segment?.selector !== 'front') throw new JacketError(400, 'invalid_request', `${request.params.file.slice(0, 60)} not supported for release groups.`);
         const front = firstOfType(art.images, FRONT_TYPE)!;
-        return redirect(reply, fileUrl(request, art.release.mbid, front, segment));
+        return fileRedirect(request, reply, fileUrl(request, art.release.mbid, front, segment));
       }),
     );
   }

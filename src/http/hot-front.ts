@@ -21,6 +21,8 @@ export interface HotClient {
   address: string | undefined;
   /** Authorization or Cookie was sent. */
   personal: boolean;
+  /** The Host asked for. */
+  host: string | undefined;
 }
 
 /** Decides whether a plain GET of `target` is answered by the front (and with what), or left to Node's HTTP server. */
@@ -167,6 +169,7 @@ export interface PlainGet {
   conditions: ConditionalHeaders;
   /** Authorization or Cookie came along. */
   personal: boolean;
+  host: string | undefined;
 }
 
 /**
@@ -186,6 +189,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
   let close = false;
   let requestId: string | undefined;
   let personal = false;
+  let host: string | undefined;
   const conditions: ConditionalHeaders = {};
   while (i < end) {
     // A line: CR LF, a token, a colon, a value without control characters (so it stops at the next CR or at the end).
@@ -201,7 +205,10 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
     // Only a few names matter; most headers (User-Agent, Accept, …) are passed over on their name's length alone.
     switch (nameLength) {
       case 4:
-        if (isName(buffer, name, HOST)) hosts++;
+        if (isName(buffer, name, HOST)) {
+          hosts++;
+          host = fieldValue(buffer, value, i);
+        }
         break;
       // A byte range is Node's to answer (206, 416, If-Range).
       case 5:
@@ -258,7 +265,7 @@ export function parsePlainGet(buffer: Buffer, start: number, end: number): Plain
         break;
     }
   }
-  return { target: buffer.toString('latin1', start + 4, targetEnd), hosts, leaveToNode, close, requestId, conditions, personal };
+  return { target: buffer.toString('latin1', start + 4, targetEnd), hosts, leaveToNode, close, requestId, conditions, personal, host };
 }
 
 /**
@@ -450,7 +457,7 @@ export class HotFront {
     const { close, requestId } = request;
     // Bytes after a `Connection: close` request: Node answers them with 400 rather than dropping them, so it gets them.
     if (close && end + HEAD_END.length < buffer.length) return 'not-mine';
-    const answer = this.respond(request.target, request.conditions, { address: socket.remoteAddress, personal: request.personal });
+    const answer = this.respond(request.target, request.conditions, { address: socket.remoteAddress, personal: request.personal, host: request.host });
     if (!answer) return 'not-mine';
     const offered = saneRequestId(requestId);
     const idLength = offered === undefined ? REQUEST_ID_LENGTH : offered.length;

@@ -6,14 +6,15 @@ import type { Config } from '../config.ts';
 import type { Hooks } from '../hooks.ts';
 import type { RenditionEngine } from '../renditions/engine.ts';
 import { offeredRule, type HotRule } from '../delivery/hot-rule.ts';
-import type { JacketError } from '../errors.ts';
+import type { LimitRefusal } from '../limits/public.ts';
 import { isNotModified, type ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './request-id.ts';
 import { HotFront, type FrontAnswer, type HotClient } from './hot-front.ts';
 import type { Metrics, RequestTally } from '../metrics.ts';
 
-/** A whole image response, ready to be written again: status 200, raw header list, body. */
+/** A whole response, ready to be written again: an image (200) or a redirect (307), raw header list, body. */
 interface HotResponse {
+  status: 200 | 307;
   headers: string[];
   /** The same validators and caching headers without a body's headers: what a 304 carries. */
   notModifiedHeaders: string[];
@@ -24,10 +25,10 @@ interface HotResponse {
   rule: HotRule;
   /** The Fastify route pattern that made it: the request metrics' label. */
   route: string;
-  /** The request metrics' tallies for its 200 and 304 answers. */
-  tallies: Record<200 | 304, RequestTally>;
+  /** The request metrics' tallies for its answer and its 304. */
+  tallies: Record<200 | 307 | 304, RequestTally>;
   /** The same answers, prepared for the front (status line and header lines). */
-  front200: FrontAnswer;
+  frontAnswer: FrontAnswer;
   front304: FrontAnswer;
 }
 
@@ -42,10 +43,11 @@ interface HitHeaders extends ConditionalHeaders {
   personal?: boolean;
   /** Range or If-Range came along: a byte range is the routes' to answer. */
   ranged?: boolean;
+  host?: string;
 }
 
 /** The raw header names a hit looks at, by length, lower-cased. */
-const HIT_HEADER_NAMES = new Set(['x-request-id', 'if-none-match', 'if-modified-since', 'authorization', 'cookie', 'range', 'if-range']);
+const HIT_HEADER_NAMES = new Set(['host', 'x-request-id', 'if-none-match', 'if-modified-since', 'authorization', 'cookie', 'range', 'if-range']);
 
 /**
  * The headers a hit needs, read from the raw list: `request.headers` is built lazily from it on first access, an
@@ -56,7 +58,7 @@ function hitHeaders(rawHeaders: string[]): HitHeaders {
   const found: HitHeaders = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length < 5 || name.length > 17 || name.length === 7) continue;
+    if (name.length < 4 || name.length > 17 || name.length === 7) continue;
     const key = name.toLowerCase();
     if (!HIT_HEADER_NAMES.has(key)) continue;
     if (key === 'authorization' || key === 'cookie') {
@@ -68,6 +70,10 @@ function hitHeaders(rawHeaders: string[]): HitHeaders {
       continue;
     }
     const value = rawHeaders[i + 1]!;
+    if (key === 'host') {
+      found.host = value;
+      continue;
+    }
     const field = key as 'x-request-id' | 'if-none-match' | 'if-modified-since';
     const before = found[field];
     if (before === undefined) found[field] = value;
@@ -85,12 +91,16 @@ export interface HotResponseParts {
   metrics: Metrics;
 }
 
-/** A refusal written from here: the same status, headers and body the routes write for it. */
+/** A refusal written from here: the same status, headers and body the routes write for it, prepared once. */
 interface Refusal {
   status: number;
   headers: string[];
   body: Buffer;
+  frontAnswer: FrontAnswer;
 }
+
+/** Refusals differ only by their Retry-After: a few dozen prepared ones cover a window. */
+const MAX_PREPARED_REFUSALS = 64;
 
 /**
  * The hot path for hits. The hot covers of a catalogue are requested by the same few URLs all day; once a dialect
@@ -101,7 +111,9 @@ interface Refusal {
  * If-None-Match / If-Modified-Since gets a 304 the same way. The per-address limit of identifier lookups is counted
  * here in memory (folded into Redis when there is one), and a client over it gets its refusal from here too.
  *
- * Correctness rules: only GET answers of 200 with a body to a request without credentials or cookies, with no Vary or
+ * The Cover Art Archive's redirects to files are kept the same way (a 307 whose Location depends on the URL and Host).
+ *
+ * Correctness rules: only GET answers of 200 (or such a 307) to a request without credentials or cookies, with no Vary or
  * Set-Cookie, are remembered; any catalogue or key change empties the table (as it does the resolution cache), and a
  * response computed across a change is not stored; a request with credentials, a byte range, or (for a limited
  * lookup) behind a trusted proxy goes to the routes. Requests answered here are not logged by Fastify's per-request
@@ -113,6 +125,7 @@ export class HotResponses {
   private readonly services: HotResponseParts;
   private readonly entries: LRUCache<string, HotResponse> | undefined;
   private readonly startedIn = new WeakMap<object, number>();
+  private readonly refusals = new Map<string, Refusal>();
   private generation = 0;
   /** The raw-socket front, when it is on (JACKET_HOT_FRONT): see hot-front.ts. */
   front: HotFront | undefined;
@@ -145,10 +158,11 @@ export class HotResponses {
    * What a plain GET of `url` gets from here: the entry, a refusal (the lookup was counted and is over the limit), or
    * undefined when the routes must answer it. Counting happens here, once per request.
    */
-  private admit(url: string, client: HotClient): HotResponse | JacketError | undefined {
+  private admit(url: string, client: HotClient): HotResponse | LimitRefusal | undefined {
     const entry = this.entries?.get(url);
     if (!entry) return undefined;
     const { rule } = entry;
+    if (rule.host !== undefined && client.host !== rule.host) return undefined;
     if (rule.kind === 'anyone') return entry;
     if (rule.kind === 'until') return Date.now() < rule.until ? entry : undefined;
     const countNow = this.services.hooks.openLibraryLookupNow;
@@ -161,11 +175,8 @@ export class HotResponses {
   private frontAnswer(target: string, conditions: ConditionalHeaders, client: HotClient): FrontAnswer | undefined {
     const admitted = this.admit(target, client);
     if (admitted === undefined) return undefined;
-    if (!('body' in admitted)) {
-      const refusal = this.refusal(admitted);
-      return this.frontAnswerFor(refusal.status, refusal.headers, refusal.body, () => this.refused(target, refusal.status));
-    }
-    return isNotModified(conditions, admitted) ? admitted.front304 : admitted.front200;
+    if (!('body' in admitted)) return this.refusal(admitted, target).frontAnswer;
+    return isNotModified(conditions, admitted) ? admitted.front304 : admitted.frontAnswer;
   }
 
   /** The same answers on Node's own request event: connections the front handed over, or no front at all. */
@@ -174,15 +185,15 @@ export class HotResponses {
     const headers = hitHeaders(request.rawHeaders);
     if (headers.ranged) return false;
     const url = request.url ?? '';
-    const admitted = this.admit(url, { address: request.socket.remoteAddress, personal: headers.personal === true });
+    const admitted = this.admit(url, { address: request.socket.remoteAddress, personal: headers.personal === true, host: headers.host });
     if (admitted === undefined) return false;
     const started = performance.now();
     const requestId = ['x-request-id', requestIdFor(headers['x-request-id'])];
     if (!('body' in admitted)) {
-      const refusal = this.refusal(admitted);
+      const refusal = this.refusal(admitted, url);
       response.writeHead(refusal.status, [...refusal.headers, ...requestId]);
       response.end(refusal.body);
-      this.refused(url, refusal.status);
+      refusal.frontAnswer.written(started);
       return true;
     }
     if (isNotModified(headers, admitted)) {
@@ -191,42 +202,49 @@ export class HotResponses {
       this.served(admitted, 304, started);
       return true;
     }
-    response.writeHead(200, [...admitted.headers, ...requestId]);
+    response.writeHead(admitted.status, [...admitted.headers, ...requestId]);
     response.end(admitted.body);
-    this.served(admitted, 200, started);
+    this.served(admitted, admitted.status, started);
     return true;
   }
 
-  /** A limit's refusal as the routes write it: the JSON error, Retry-After, CORS, no caching. */
-  private refusal(error: JacketError): Refusal {
-    const body = Buffer.from(JSON.stringify({ error: error.code, message: error.message }));
-    const headers: string[] = [];
-    for (const [name, value] of Object.entries(error.headers)) headers.push(name, value);
-    headers.push(
-      'content-type', 'application/json; charset=utf-8',
-      'access-control-allow-origin', '*',
-      'access-control-allow-methods', 'GET, HEAD, OPTIONS',
-      'content-length', String(body.length),
-    );
-    return { status: error.status, headers, body };
+  /** A limit's refusal as the routes write it (the JSON error, Retry-After, CORS), prepared once per sentence. */
+  private refusal(refused: LimitRefusal, url: string): Refusal {
+    const route = this.entries?.peek(url)?.route ?? 'unmatched';
+    const key = `${route} ${refused.status} ${refused.message}`;
+    let refusal = this.refusals.get(key);
+    if (!refusal) {
+      if (this.refusals.size >= MAX_PREPARED_REFUSALS) this.refusals.clear();
+      const body = Buffer.from(JSON.stringify({ error: refused.code, message: refused.message }));
+      const headers: string[] = [];
+      for (const [name, value] of Object.entries(refused.headers)) headers.push(name, value);
+      headers.push(
+        'content-type', 'application/json; charset=utf-8',
+        'access-control-allow-origin', '*',
+        'access-control-allow-methods', 'GET, HEAD, OPTIONS',
+        'content-length', String(body.length),
+      );
+      const tally = this.services.metrics.requestTally('GET', route, refused.status);
+      const frontAnswer = this.frontAnswerFor(refused.status, headers, body, (started) => {
+        this.stats.refused++;
+        tally.observe((performance.now() - started) / 1000);
+      });
+      refusal = { status: refused.status, headers, body, frontAnswer };
+      this.refusals.set(key, refusal);
+    }
+    return refusal;
   }
 
   /** Hits answered here skip Fastify's hooks, so they are counted here: hot-table stats and request metrics. */
-  private served(entry: HotResponse, status: 200 | 304, started: number): void {
+  private served(entry: HotResponse, status: 200 | 307 | 304, started: number): void {
     if (status === 304) {
       this.stats.notModified++;
     } else {
       this.stats.served++;
       // Rendition bytes served from memory, as far as the rendition metrics are concerned.
-      this.services.renditions.stats.memoryHits++;
+      if (status === 200) this.services.renditions.stats.memoryHits++;
     }
     entry.tallies[status].observe((performance.now() - started) / 1000);
-  }
-
-  private refused(url: string, status: number): void {
-    this.stats.refused++;
-    const route = this.entries?.peek(url)?.route ?? 'unmatched';
-    this.services.metrics.requestTally('GET', route, status).observe(0);
   }
 
   /** An answer for the front: the status line and headers prepared once, the counting done per request. */
@@ -248,7 +266,7 @@ export class HotResponses {
     });
     app.addHook('onSend', (request, reply, payload, done) => {
       const rule = offeredRule(request.raw);
-      const body = Buffer.isBuffer(payload) ? payload : undefined;
+      const body = Buffer.isBuffer(payload) ? payload : typeof payload === 'string' && reply.statusCode === 307 ? Buffer.from(payload) : undefined;
       // Only responses that are the same for everyone: no credentials or cookies in, no Vary or cookie out.
       const personal = request.headers.authorization !== undefined || request.headers.cookie !== undefined;
       const varies = reply.hasHeader('vary') || reply.hasHeader('set-cookie');
@@ -256,14 +274,14 @@ export class HotResponses {
       if (
         rule &&
         request.method === 'GET' &&
-        reply.statusCode === 200 &&
+        (reply.statusCode === 200 || reply.statusCode === 307) &&
         body &&
         body.length <= MAX_BODY &&
         !personal &&
         !varies &&
         this.startedIn.get(request.raw) === this.generation &&
         typeof contentType === 'string' &&
-        contentType.startsWith('image/')
+        (contentType.startsWith('image/') || reply.statusCode === 307)
       ) {
         const notModifiedHeaders: string[] = [];
         for (const [name, value] of Object.entries(reply.getHeaders())) {
@@ -274,7 +292,9 @@ export class HotResponses {
         const lastModified = reply.getHeader('last-modified');
         const route = request.routeOptions.url ?? 'unmatched';
         const headers = ['content-type', contentType, ...notModifiedHeaders, 'content-length', String(body.length)];
+        const status = reply.statusCode as 200 | 307;
         const entry = {
+          status,
           headers,
           notModifiedHeaders,
           etag: typeof etag === 'string' ? etag : undefined,
@@ -282,9 +302,9 @@ export class HotResponses {
           body,
           rule,
           route,
-          tallies: { 200: metrics.requestTally('GET', route, 200), 304: metrics.requestTally('GET', route, 304) },
+          tallies: { 200: metrics.requestTally('GET', route, 200), 307: metrics.requestTally('GET', route, 307), 304: metrics.requestTally('GET', route, 304) },
         } as HotResponse;
-        entry.front200 = this.frontAnswerFor(200, headers, body, (started) => this.served(entry, 200, started));
+        entry.frontAnswer = this.frontAnswerFor(status, headers, body, (started) => this.served(entry, status, started));
         entry.front304 = this.frontAnswerFor(304, notModifiedHeaders, undefined, (started) => this.served(entry, 304, started));
         entries.set(request.raw.url ?? '', entry);
         this.stats.stored++;

@@ -12,9 +12,10 @@ export class MemoryLimitStore implements LimitStore, CountersNow {
   }
 
   async increment(key: string, amount: number, expiresAt: number): Promise<Counter> {
-    return this.incrementNow(key, amount, expiresAt);
+    return { ...this.incrementNow(key, amount, expiresAt) };
   }
 
+  /** The counter itself, not a copy (the hot path reads it and lets go): callers must not change it. */
   incrementNow(key: string, amount: number, expiresAt: number): Counter {
     const now = Date.now();
     this.sweep(now);
@@ -24,16 +25,18 @@ export class MemoryLimitStore implements LimitStore, CountersNow {
       this.counters.set(key, counter);
     }
     counter.count += amount;
-    return { ...counter };
+    return counter;
   }
 
   async peek(key: string): Promise<Counter | undefined> {
-    return this.peekNow(key);
+    const counter = this.peekNow(key);
+    return counter && { ...counter };
   }
 
+  /** The counter itself, as incrementNow gives it. */
   peekNow(key: string): Counter | undefined {
     const counter = this.counters.get(key);
-    return counter && counter.expiresAt > Date.now() ? { ...counter } : undefined;
+    return counter && counter.expiresAt > Date.now() ? counter : undefined;
   }
 
   async ping(): Promise<void> {}

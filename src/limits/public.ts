@@ -33,14 +33,28 @@ export async function holdsValidKey(request: FastifyRequest, auth: Auth, keys: K
   return key !== undefined && key.revokedAt === null;
 }
 
-/** The error a limit answers with: a status, a machine code, a sentence and Retry-After. */
-export function rateLimitedError(status: number, decision: RateDecision, what: string): JacketError {
-  return new JacketError(
+/** A limit's refusal as plain data (the hot path writes it without making an Error and its stack). */
+export interface LimitRefusal {
+  status: number;
+  code: string;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** What a limit answers with: a status, a machine code, a sentence and Retry-After. */
+export function rateLimitRefusal(status: number, decision: RateDecision, what: string): LimitRefusal {
+  return {
     status,
-    'rate_limited',
-    `Too many ${what} from this address: the limit is ${decision.limit} per window; try again in ${decision.retryAfter} s, or use a developer key.`,
-    { 'retry-after': String(decision.retryAfter) },
-  );
+    code: 'rate_limited',
+    message: `Too many ${what} from this address: the limit is ${decision.limit} per window; try again in ${decision.retryAfter} s, or use a developer key.`,
+    headers: { 'retry-after': String(decision.retryAfter) },
+  };
+}
+
+/** The same refusal as the error the routes throw. */
+export function rateLimitedError(status: number, decision: RateDecision, what: string): JacketError {
+  const refusal = rateLimitRefusal(status, decision, what);
+  return new JacketError(refusal.status, refusal.code, refusal.message, refusal.headers);
 }
 
 export interface IpLimitOptions {
@@ -59,7 +73,7 @@ export interface IpLimitOptions {
 export interface IpLimit {
   hook: RequestHook;
   /** Count one request of a client without credentials, in memory (the hot path): the refusal, or undefined. */
-  countNow: (address: string) => JacketError | undefined;
+  countNow: (address: string) => LimitRefusal | undefined;
 }
 
 /** A per-client-IP limit; undefined when the limit is off. */
@@ -67,16 +81,14 @@ export function ipLimit(options: IpLimitOptions): IpLimit | undefined {
   if (!options.rate) return undefined;
   const limiter = new RateLimiter(options.name, options.rate, options.store);
   const counters = liveCountersNow(options.store);
+  const refuseNow = (decision: RateDecision) => (decision.allowed ? undefined : rateLimitRefusal(options.status, decision, options.what));
   return {
     hook: async (request) => {
       if (await holdsValidKey(request, options.auth, options.keys)) return;
       const decision = await limiter.hit(clientIp(request));
       if (!decision.allowed) throw rateLimitedError(options.status, decision, options.what);
     },
-    countNow: (address) => {
-      const decision = limiter.hitNow(address, counters);
-      return decision.allowed ? undefined : rateLimitedError(options.status, decision, options.what);
-    },
+    countNow: (address) => refuseNow(limiter.hitNow(address, counters())),
   };
 }
 
@@ -110,14 +122,10 @@ export function publicLimitHooks(options: PublicHooksOptions): PublicLimitHooks 
   return hooks;
 }
 
-/** Counters in memory for whichever store a live store forwards to at call time (see liveLimitStore). */
-function liveCountersNow(store: LimitStore): CountersNow {
-  const forwarded = store as Partial<LiveLimitStore>;
-  const current = forwarded.current ?? (() => store);
-  return {
-    incrementNow: (key, amount, expiresAt) => countersNowFor(current()).incrementNow(key, amount, expiresAt),
-    peekNow: (key) => countersNowFor(current()).peekNow(key),
-  };
+/** The counters in memory for whichever store a live store forwards to at the moment (see liveLimitStore). */
+function liveCountersNow(store: LimitStore): () => CountersNow {
+  const current = (store as Partial<LiveLimitStore>).current ?? (() => store);
+  return () => countersNowFor(current());
 }
 
 interface LiveLimitStore extends LimitStore {

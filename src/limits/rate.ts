@@ -71,10 +71,15 @@ export interface RateDecision {
  * count, weighted by how much of it still overlaps the last `windowMs`, plus the current one), so a burst at a window
  * edge cannot pass twice the limit as a plain fixed window would. One increment and one read per request.
  */
+const MAX_KEPT_SUBJECTS = 10_000;
+
 export class RateLimiter {
   readonly name: string;
   readonly rate: Rate;
   private readonly store: LimitStore;
+  /** The hot path's counter names per subject for the window in `keysFor` (made once per client and window, not per hit). */
+  private keysWindow = -1;
+  private readonly keysFor = new Map<string, { current: string; previous: string }>();
 
   constructor(name: string, rate: Rate, store: LimitStore) {
     this.name = name;
@@ -93,20 +98,29 @@ export class RateLimiter {
       this.store.increment(this.key(subject, window.start), 1, window.end + this.rate.windowMs),
       this.store.peek(this.key(subject, window.start - this.rate.windowMs)),
     ]);
-    return this.decide(current.count, previous?.count ?? 0, now);
+    return this.decide(window, current.count, previous?.count ?? 0, now);
   }
 
   /** The same count and decision at once, from counters in memory: the hot path's (limits/fold.ts). */
   hitNow(subject: string, counters: CountersNow, now = Date.now()): RateDecision {
     const window = windowOf(now, this.rate.windowMs);
-    const current = counters.incrementNow(this.key(subject, window.start), 1, window.end + this.rate.windowMs);
-    const previous = counters.peekNow(this.key(subject, window.start - this.rate.windowMs));
-    return this.decide(current.count, previous?.count ?? 0, now);
+    // Made again for a new window, and when many clients came in one (the names are only a saving).
+    if (window.start !== this.keysWindow || this.keysFor.size >= MAX_KEPT_SUBJECTS) {
+      this.keysWindow = window.start;
+      this.keysFor.clear();
+    }
+    let keys = this.keysFor.get(subject);
+    if (!keys) {
+      keys = { current: this.key(subject, window.start), previous: this.key(subject, window.start - this.rate.windowMs) };
+      this.keysFor.set(subject, keys);
+    }
+    const current = counters.incrementNow(keys.current, 1, window.end + this.rate.windowMs);
+    const previous = counters.peekNow(keys.previous);
+    return this.decide(window, current.count, previous?.count ?? 0, now);
   }
 
-  private decide(currentCount: number, previousCount: number, now: number): RateDecision {
+  private decide(window: { start: number; end: number }, currentCount: number, previousCount: number, now: number): RateDecision {
     const { windowMs, limit } = this.rate;
-    const window = windowOf(now, windowMs);
     const overlap = (window.end - now) / windowMs;
     const estimate = previousCount * overlap + currentCount;
     const allowed = estimate <= limit;
