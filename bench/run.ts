@@ -27,7 +27,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createServices } from '../src/app.ts';
+import { createServices } from '../src/services.ts';
 import { loadConfig } from '../src/config.ts';
 import { normaliseIdentifier } from '../src/identifiers/index.ts';
 import { openLibrarySize } from '../src/images/sizes.ts';

@@ -3,18 +3,8 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { Auth } from './auth.ts';
-import { LocalChangeBus, type ChangeBus } from './changes.ts';
-import type { LimitStore } from './limits/limit-store.ts';
-import { MemoryLimitStore } from './limits/memory.ts';
-import { CoverCatalogue } from './catalogue/covers.ts';
-
-import { ReleaseCatalogue } from './catalogue/releases.ts';
-import { KeyService } from './catalogue/keys.ts';
-import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
 import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
-import { openCatalogue } from './catalogue/db.ts';
 import type { Config } from './config.ts';
 import { errorBody, parseUrlencoded } from './http/common.ts';
 import { booksApiRoutes } from './http/books-api.ts';
@@ -25,103 +15,11 @@ import { moderationRoutes } from './http/api-moderation.ts';
 import { coverRoutes } from './http/api-covers.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
-import { setUpMirrors } from './mirror/index.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
 import { HotResponses } from './http/hot-responses.ts';
-import { Delivery } from './delivery/answer.ts';
-import { Resolver } from './delivery/resolve.ts';
-import { Ingest } from './ingest.ts';
-import { RenditionEngine } from './renditions/engine.ts';
-import { openBlobStore } from './storage/open.ts';
-import pino from 'pino';
-import type { RedisLog } from './redis/connect.ts';
-import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
-import { Metrics } from './metrics.ts';
-import type { Hooks } from './hooks.ts';
-import type { Services, ServicesOptions } from './services.ts';
+import { createServices, type Services, type ServicesOptions } from './services.ts';
 import { installOperations, operationsServerOptions } from './http/operations.ts';
-
-export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
-  const db = await openCatalogue(config);
-  const blobs = await openBlobStore(config.storage);
-  const catalogue = new CoverCatalogue(db);
-  const { limits, changes, coordinator } = await sharedState(config);
-  const renditions = new RenditionEngine({
-    blobs,
-    cacheBytes: config.renditionCacheBytes,
-    concurrency: config.imageConcurrency,
-    queueLimit: config.imageQueue,
-    coordinator,
-  });
-  const auth = new Auth();
-  const { generatedToken } = await auth.init(catalogue, config.adminToken, { generate: options.generateAdminToken });
-  const ingest = new Ingest(config, blobs, catalogue);
-  const keys = new KeyService(db);
-  auth.keyResolver = async (secret) => {
-    const key = await keys.findBySecret(secret);
-    return key && key.revokedAt === null ? { kind: 'key', id: key.id, permissions: [...key.permissions] } : undefined;
-  };
-  const hooks: Hooks = {};
-  catalogue.onChange = () => changes.publish({ type: 'covers' });
-  const releases = new ReleaseCatalogue(db);
-  releases.onChange = () => changes.publish({ type: 'releases' });
-  keys.onChange = () => changes.publish({ type: 'keys' });
-  // Renditions of an image no longer served are dropped from memory everywhere (stored ones wait for fsck).
-  catalogue.onImageGone = releases.onImageGone = (sha256) => changes.publish({ type: 'cover-deleted', sha256 });
-  changes.subscribe((message) => {
-    if (message.type === 'cover-deleted') renditions.forget(message.sha256);
-  });
-  const services: Services = {
-    config,
-    db,
-    catalogue,
-    releases,
-    blobs,
-    renditions,
-    delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions }),
-    auth,
-    ingest,
-    hooks,
-    mirror: {},
-    limits,
-    changes,
-    keys,
-    moderation: config.moderation,
-    metrics: new Metrics(),
-    generatedAdminToken: generatedToken,
-    async close() {
-      await changes.close();
-      await limits.close();
-      await renditions.flush();
-      await coordinator?.close();
-      await blobs.close();
-      await db.destroy();
-    },
-  };
-  // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
-  Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
-  setUpMirrors(services);
-  return services;
-}
-
-/**
- * Counters and change messages: in this process (embedded default), or shared by every instance through Redis
- * (REDIS_URL). A Redis that is down at start does not stop the start: both degrade to this instance and recover.
- */
-async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus; coordinator?: RedisRenditionCoordinator }> {
-  if (!config.redisUrl) return { limits: new MemoryLimitStore(), changes: new LocalChangeBus() };
-  const logger = pino({ level: config.logLevel, name: 'redis' });
-  const log: RedisLog = { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
-  const { RedisLimitStore } = await import('./limits/redis.ts');
-  const { RedisChangeBus } = await import('./changes-redis.ts');
-  const limits = new RedisLimitStore({ url: config.redisUrl, prefix: config.redisPrefix, log });
-  const changes = new RedisChangeBus({ url: config.redisUrl, prefix: config.redisPrefix, log });
-  const { RedisRenditionCoordinator } = await import('./renditions/redis-coordinator.ts');
-  const coordinator = new RedisRenditionCoordinator({ url: config.redisUrl, prefix: config.redisPrefix });
-  await Promise.all([limits.connected(2000), changes.connected(2000), coordinator.connected(2000)]);
-  return { limits, changes, coordinator };
-}
 
 export interface BuildOptions extends ServicesOptions {
   logger?: boolean | object;

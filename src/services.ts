@@ -1,20 +1,28 @@
-import type { Auth } from './auth.ts';
-import type { ChangeBus } from './changes.ts';
-import type { CatalogueDb } from './catalogue/db.ts';
-import type { CoverCatalogue } from './catalogue/covers.ts';
-import type { KeyService } from './catalogue/keys.ts';
-import type { ReleaseCatalogue } from './catalogue/releases.ts';
+import pino from 'pino';
+import { Auth } from './auth.ts';
+import { LocalChangeBus, type ChangeBus } from './changes.ts';
+import { openCatalogue, type CatalogueDb } from './catalogue/db.ts';
+import { CoverCatalogue } from './catalogue/covers.ts';
+import { KeyService } from './catalogue/keys.ts';
+import { ReleaseCatalogue } from './catalogue/releases.ts';
 import type { Config } from './config.ts';
-import type { Delivery } from './delivery/answer.ts';
+import { Delivery } from './delivery/answer.ts';
+import { Resolver } from './delivery/resolve.ts';
 import type { Hooks } from './hooks.ts';
 import type { HotResponses } from './http/hot-responses.ts';
-import type { Ingest } from './ingest.ts';
+import { Ingest } from './ingest.ts';
 import type { LimitStore } from './limits/limit-store.ts';
-import type { Metrics } from './metrics.ts';
-import type { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
-import type { OpenLibraryMirror } from './mirror/openlibrary.ts';
-import type { RenditionEngine } from './renditions/engine.ts';
+import { MemoryLimitStore } from './limits/memory.ts';
+import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
+import { Metrics } from './metrics.ts';
+import { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
+import { OpenLibraryMirror } from './mirror/openlibrary.ts';
+import { Upstream } from './mirror/upstream.ts';
+import type { RedisLog } from './redis/connect.ts';
+import { RenditionEngine } from './renditions/engine.ts';
+import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
 import type { BlobStore } from './storage/blobstore.ts';
+import { openBlobStore } from './storage/open.ts';
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
 export interface Services {
@@ -49,4 +57,106 @@ export interface Services {
 export interface ServicesOptions {
   /** Generate (and hand back, to be printed) an admin token when none is configured or stored: `jacket serve` only. */
   generateAdminToken?: boolean;
+}
+
+/**
+ * The composition root: every service built once from the configuration and wired to the others (change messages,
+ * limits, mirrors). The HTTP layer (app.ts) and the commands take what this returns.
+ */
+export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
+  const db = await openCatalogue(config);
+  const blobs = await openBlobStore(config.storage);
+  const catalogue = new CoverCatalogue(db);
+  const { limits, changes, coordinator } = await sharedState(config);
+  const renditions = new RenditionEngine({
+    blobs,
+    cacheBytes: config.renditionCacheBytes,
+    concurrency: config.imageConcurrency,
+    queueLimit: config.imageQueue,
+    coordinator,
+  });
+  const auth = new Auth();
+  const { generatedToken } = await auth.init(catalogue, config.adminToken, { generate: options.generateAdminToken });
+  const ingest = new Ingest(config, blobs, catalogue);
+  const keys = new KeyService(db);
+  auth.keyResolver = async (secret) => {
+    const key = await keys.findBySecret(secret);
+    return key && key.revokedAt === null ? { kind: 'key', id: key.id, permissions: [...key.permissions] } : undefined;
+  };
+  const hooks: Hooks = {};
+  catalogue.onChange = () => changes.publish({ type: 'covers' });
+  const releases = new ReleaseCatalogue(db);
+  releases.onChange = () => changes.publish({ type: 'releases' });
+  keys.onChange = () => changes.publish({ type: 'keys' });
+  // Renditions of an image no longer served are dropped from memory everywhere (stored ones wait for fsck).
+  catalogue.onImageGone = releases.onImageGone = (sha256) => changes.publish({ type: 'cover-deleted', sha256 });
+  changes.subscribe((message) => {
+    if (message.type === 'cover-deleted') renditions.forget(message.sha256);
+  });
+  const services: Services = {
+    config,
+    db,
+    catalogue,
+    releases,
+    blobs,
+    renditions,
+    delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions }),
+    auth,
+    ingest,
+    hooks,
+    mirror: {},
+    limits,
+    changes,
+    keys,
+    moderation: config.moderation,
+    metrics: new Metrics(),
+    generatedAdminToken: generatedToken,
+    async close() {
+      await changes.close();
+      await limits.close();
+      await renditions.flush();
+      await coordinator?.close();
+      await blobs.close();
+      await db.destroy();
+    },
+  };
+  // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
+  Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
+  setUpMirrors(services);
+  return services;
+}
+
+/**
+ * Counters and change messages: in this process (embedded default), or shared by every instance through Redis
+ * (REDIS_URL). A Redis that is down at start does not stop the start: both degrade to this instance and recover.
+ */
+async function sharedState(config: Config): Promise<{ limits: LimitStore; changes: ChangeBus; coordinator?: RedisRenditionCoordinator }> {
+  if (!config.redisUrl) return { limits: new MemoryLimitStore(), changes: new LocalChangeBus() };
+  const logger = pino({ level: config.logLevel, name: 'redis' });
+  const log: RedisLog = { warn: (message) => logger.warn(message), info: (message) => logger.info(message) };
+  const { RedisLimitStore } = await import('./limits/redis.ts');
+  const { RedisChangeBus } = await import('./changes-redis.ts');
+  const limits = new RedisLimitStore({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  const changes = new RedisChangeBus({ url: config.redisUrl, prefix: config.redisPrefix, log });
+  const { RedisRenditionCoordinator } = await import('./renditions/redis-coordinator.ts');
+  const coordinator = new RedisRenditionCoordinator({ url: config.redisUrl, prefix: config.redisPrefix });
+  await Promise.all([limits.connected(2000), changes.connected(2000), coordinator.connected(2000)]);
+  return { limits, changes, coordinator };
+}
+
+/** Mirror mode is on for each dialect whose upstream is configured; each upstream has its own politeness gate. */
+function setUpMirrors(services: Services): void {
+  const { config } = services;
+  const upstreamAt = (base: string) =>
+    new Upstream({ base, rate: config.upstreamRate, timeoutMs: config.upstreamTimeoutMs, maxBytes: config.maxUploadBytes });
+  if (config.upstreamOpenLibrary) {
+    const mirror = new OpenLibraryMirror(services, upstreamAt(config.upstreamOpenLibrary), config.upstreamNegativeTtlMs);
+    services.mirror.openLibrary = mirror;
+    services.hooks.openLibraryMiss = (category, key, value) => mirror.fill(category, key, value);
+  }
+  if (config.upstreamCoverArtArchive) {
+    const mirror = new CoverArtArchiveMirror(services, upstreamAt(config.upstreamCoverArtArchive), config.upstreamNegativeTtlMs);
+    services.mirror.coverArtArchive = mirror;
+    services.hooks.coverArtArchiveMiss = (entity, mbid) => mirror.fill(entity, mbid);
+  }
 }

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createServices } from '../src/app.ts';
+import { createServices } from '../src/services.ts';
 import { importCoverArtArchive } from '../src/cli/coverartarchive.ts';
 import { loadConfig } from '../src/config.ts';
 import { makeImage } from './helpers/images.ts';

@@ -1,6 +1,6 @@
 // A data folder with one cover (id 1, ISBN 0385472579), written through the real ingest path: `make-hit-data.ts DIR`.
 import sharp from 'sharp';
-import { createServices } from '../../src/app.ts';
+import { createServices } from '../../src/services.ts';
 import { loadConfig } from '../../src/config.ts';
 import { normaliseIdentifier } from '../../src/identifiers/index.ts';
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { createServices } from '../app.ts';
-import type { Services } from '../services.ts';
+import { createServices, type Services } from '../services.ts';
 import { importEditions, importIdMap, exportIdMap, type IdentifierImportSummary } from '../bulk/identifier-dumps.ts';
 import { exportOpenLibrary, importOpenLibrary } from '../bulk/openlibrary.ts';
 import { Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';

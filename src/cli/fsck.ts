@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createServices } from '../app.ts';
+import { createServices } from '../services.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { formatBytes, fsck, type FsckReport, type Garbage } from '../fsck.ts';
 

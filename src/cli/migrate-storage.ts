@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createServices } from '../app.ts';
+import { createServices } from '../services.ts';
 import { CATALOGUE_FILE, migrateToLatest, openDatabase } from '../catalogue/db.ts';
 import { loadConfig } from '../config.ts';
 import { copyInstall, MigrationRefused } from '../migrate-storage.ts';
