@@ -163,14 +163,24 @@ export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
+const DOCUMENTED_DEFAULTS = new Map(SETTINGS.map((setting) => [setting.env, setting.default]));
+
+/**
+ * A setting's value: as set, else its default as SETTINGS documents it (each default is written there once). A
+ * default in parentheses describes the absence of a value ("(none)", "(number of cores)"): undefined then. Reading
+ * a name SETTINGS does not list is a bug, so it throws.
+ */
 function str(env: Env, name: string): string | undefined {
+  const documented = DOCUMENTED_DEFAULTS.get(name);
+  if (documented === undefined) throw new Error(`${name} is read but not documented in SETTINGS`);
   const value = env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
+  if (value !== undefined && value.trim() !== '') return value.trim();
+  return documented.startsWith('(') ? undefined : documented;
 }
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, min = 0): number {
   const raw = str(env, name);
-  if (raw === undefined) return fallback;
+  if (raw === undefined) throw new Error(`${name} has no documented default`);
   const cleaned = raw.replace(/_/g, '');
   if (!/^\d+$/.test(cleaned)) throw new ConfigError(`${name} must be a whole number, not "${raw}"`);
   const value = Number(cleaned);
@@ -178,17 +188,15 @@ function int(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = str(env, name);
-  if (raw === undefined) return fallback;
+function bool(env: Env, name: string): boolean {
+  const raw = str(env, name) ?? 'false';
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(`${name} must be true or false, not "${raw}"`);
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = str(env, name);
-  if (raw === undefined) return fallback;
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[]): T {
+  const raw = str(env, name) ?? '';
   if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, not "${raw}"`);
   return raw as T;
 }
@@ -206,9 +214,9 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
-function rate(env: Env, name: string, fallback: string): Rate | undefined {
+function rate(env: Env, name: string): Rate | undefined {
   try {
-    return parseRate(str(env, name) ?? fallback);
+    return parseRate(str(env, name));
   } catch (error) {
     throw new ConfigError(`${name}: ${(error as Error).message}`);
   }
@@ -223,63 +231,63 @@ export function parseDuration(raw: string): number | undefined {
   return Number(match[1]) * DURATION_UNITS[(match[2] ?? 's').toLowerCase()]!;
 }
 
-function duration(env: Env, name: string, fallback: string): number {
-  const raw = str(env, name) ?? fallback;
+function duration(env: Env, name: string): number {
+  const raw = str(env, name) ?? '';
   const value = parseDuration(raw);
   if (value === undefined) throw new ConfigError(`${name} must be a duration like 30s, 10m or 1h, not "${raw}"`);
   return value;
 }
 
 /** A rate that must be set (no `off`): the mirror's politeness towards its upstream. */
-function requiredRate(env: Env, name: string, fallback: string): Rate {
-  const value = rate(env, name, fallback);
+function requiredRate(env: Env, name: string): Rate {
+  const value = rate(env, name);
   if (!value) throw new ConfigError(`${name} cannot be off: the upstream must be asked at some rate, e.g. 1/1s`);
   return value;
 }
 
 export function loadConfig(env: Env = process.env): Config {
   return {
-    port: int(env, 'PORT', 8080),
-    host: str(env, 'HOST') ?? '127.0.0.1',
-    dataDir: path.resolve(str(env, 'JACKET_DATA_DIR') ?? './data'),
+    port: int(env, 'PORT'),
+    host: str(env, 'HOST')!,
+    dataDir: path.resolve(str(env, 'JACKET_DATA_DIR')!),
     adminToken: str(env, 'JACKET_ADMIN_TOKEN'),
-    maxUploadBytes: int(env, 'JACKET_MAX_UPLOAD_BYTES', 20_000_000, 1),
-    maxPixels: int(env, 'JACKET_MAX_PIXELS', 50_000_000, 1),
+    maxUploadBytes: int(env, 'JACKET_MAX_UPLOAD_BYTES', 1),
+    maxPixels: int(env, 'JACKET_MAX_PIXELS', 1),
     publicUrl: url(env, 'JACKET_PUBLIC_URL'),
-    trustProxy: bool(env, 'JACKET_TRUST_PROXY', false),
+    trustProxy: bool(env, 'JACKET_TRUST_PROXY'),
     sourceUrlHosts: (str(env, 'JACKET_SOURCE_URL_HOSTS') ?? '')
       .split(',')
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean),
-    sourceUrlAllowPrivate: bool(env, 'JACKET_SOURCE_URL_ALLOW_PRIVATE', false),
-    sourceUrlTimeoutMs: int(env, 'JACKET_SOURCE_URL_TIMEOUT_MS', 10_000, 1),
-    imageConcurrency: int(env, 'JACKET_IMAGE_CONCURRENCY', Math.max(1, os.availableParallelism()), 1),
-    imageQueue: int(env, 'JACKET_IMAGE_QUEUE', 64, 0),
-    renditionCacheBytes: int(env, 'JACKET_RENDITION_CACHE_MB', 256, 0) * 1024 * 1024,
-    minFreeBytes: int(env, 'JACKET_MIN_FREE_MB', 512, 0) * 1024 * 1024,
-    hotFront: bool(env, 'JACKET_HOT_FRONT', true),
-    caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const, 'string'),
-    musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL') ?? 'https://musicbrainz.org',
-    logLevel: str(env, 'LOG_LEVEL') ?? 'info',
-    devkeyDailyLimit: int(env, 'JACKET_DEVKEY_DAILY_LIMIT', 1000, 0),
-    devkeyRateLimit: rate(env, 'JACKET_DEVKEY_RATE_LIMIT', 'off'),
-    keySignup: bool(env, 'JACKET_KEY_SIGNUP', false),
-    keySignupRateLimit: rate(env, 'JACKET_KEY_SIGNUP_RATE_LIMIT', '10/1h'),
-    olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT', '100/5m'),
-    olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const, '403')) as 403 | 429,
-    caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT', 'off'),
+    sourceUrlAllowPrivate: bool(env, 'JACKET_SOURCE_URL_ALLOW_PRIVATE'),
+    sourceUrlTimeoutMs: int(env, 'JACKET_SOURCE_URL_TIMEOUT_MS', 1),
+    imageConcurrency: str(env, 'JACKET_IMAGE_CONCURRENCY') === undefined ? Math.max(1, os.availableParallelism()) : int(env, 'JACKET_IMAGE_CONCURRENCY', 1),
+    imageQueue: int(env, 'JACKET_IMAGE_QUEUE'),
+    renditionCacheBytes: int(env, 'JACKET_RENDITION_CACHE_MB') * 1024 * 1024,
+    minFreeBytes: int(env, 'JACKET_MIN_FREE_MB') * 1024 * 1024,
+    hotFront: bool(env, 'JACKET_HOT_FRONT'),
+    caaIdType: oneOf(env, 'JACKET_CAA_ID_TYPE', ['string', 'number'] as const),
+    musicbrainzUrl: url(env, 'JACKET_MUSICBRAINZ_URL')!,
+    logLevel: str(env, 'LOG_LEVEL')!,
+    devkeyDailyLimit: int(env, 'JACKET_DEVKEY_DAILY_LIMIT'),
+    devkeyRateLimit: rate(env, 'JACKET_DEVKEY_RATE_LIMIT'),
+    keySignup: bool(env, 'JACKET_KEY_SIGNUP'),
+    keySignupRateLimit: rate(env, 'JACKET_KEY_SIGNUP_RATE_LIMIT'),
+    olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT'),
+    olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const)) as 403 | 429,
+    caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT'),
     upstreamOpenLibrary: url(env, 'JACKET_UPSTREAM_OPENLIBRARY'),
     upstreamCoverArtArchive: url(env, 'JACKET_UPSTREAM_COVERARTARCHIVE'),
-    upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE', '1/1s'),
-    upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL', '1h'),
-    upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 10_000, 1),
-    moderation: bool(env, 'JACKET_MODERATION', false),
+    upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE'),
+    upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL'),
+    upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 1),
+    moderation: bool(env, 'JACKET_MODERATION'),
     databaseUrl: databaseUrl(env),
-    storage: storage(env, path.resolve(str(env, 'JACKET_DATA_DIR') ?? './data')),
+    storage: storage(env, path.resolve(str(env, 'JACKET_DATA_DIR')!)),
     redisUrl: redisUrl(env),
-    redisPrefix: str(env, 'JACKET_REDIS_PREFIX') ?? 'jacket:',
-    metricsPort: str(env, 'JACKET_METRICS_PORT') === undefined ? undefined : int(env, 'JACKET_METRICS_PORT', 0),
-    shutdownTimeoutMs: int(env, 'JACKET_SHUTDOWN_TIMEOUT', 15, 1) * 1000,
+    redisPrefix: str(env, 'JACKET_REDIS_PREFIX')!,
+    metricsPort: str(env, 'JACKET_METRICS_PORT') === undefined ? undefined : int(env, 'JACKET_METRICS_PORT'),
+    shutdownTimeoutMs: int(env, 'JACKET_SHUTDOWN_TIMEOUT', 1) * 1000,
     ...tlsPaths(env),
   };
 }
@@ -317,9 +325,9 @@ function storage(env: Env, dataDir: string): StorageConfig {
     kind: 's3',
     bucket: match[1]!,
     prefix: prefix ? `${prefix}/` : '',
-    region: str(env, 'AWS_REGION') ?? 'us-east-1',
+    region: str(env, 'AWS_REGION')!,
     endpoint: url(env, 'AWS_ENDPOINT_URL_S3'),
-    forcePathStyle: bool(env, 'JACKET_S3_FORCE_PATH_STYLE', false),
+    forcePathStyle: bool(env, 'JACKET_S3_FORCE_PATH_STYLE'),
     credentials:
       accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, ...(str(env, 'AWS_SESSION_TOKEN') ? { sessionToken: str(env, 'AWS_SESSION_TOKEN')! } : {}) } : undefined,
   };
