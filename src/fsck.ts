@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { storeBehind } from './storage/measured.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { CatalogueDb } from './catalogue/db.ts';
@@ -194,8 +195,9 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
     if (source && !referencedSha256.has(source)) await blobCandidate('orphan-rendition', key);
     else if (supersededRendition(key)) await blobCandidate('superseded-rendition', key);
   }
-  if (hasTemporaryFiles(blobs)) {
-    for (const file of await blobs.listTemporary()) {
+  const local = storeBehind(blobs);
+  if (hasTemporaryFiles(local)) {
+    for (const file of await local.listTemporary()) {
       const info = await fs.stat(file).catch(() => undefined);
       if (info) candidates.push({ item: { kind: 'temp-file', key: file, bytes: info.size }, modifiedAt: info.mtimeMs });
     }

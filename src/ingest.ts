@@ -1,4 +1,5 @@
 import type { Config } from './config.ts';
+import type { Metrics } from './metrics.ts';
 import type { Category, Cover, CoverCatalogue, IdentifierInput } from './catalogue/covers.ts';
 import { JacketError } from './errors.ts';
 import { safeFetch } from './fetch/safe-fetch.ts';
@@ -27,11 +28,13 @@ export class Ingest {
   private readonly config: Config;
   private readonly blobs: BlobStore;
   private readonly catalogue: CoverCatalogue;
+  private readonly metrics: Metrics;
 
-  constructor(config: Config, blobs: BlobStore, catalogue: CoverCatalogue) {
+  constructor(config: Config, blobs: BlobStore, catalogue: CoverCatalogue, metrics: Metrics) {
     this.config = config;
     this.blobs = blobs;
     this.catalogue = catalogue;
+    this.metrics = metrics;
   }
 
   /** Validate and store an original; returns what the catalogue needs to refer to it. */
@@ -49,7 +52,12 @@ export class Ingest {
     return { ...image, blobKey };
   }
 
-  async download(sourceUrl: string): Promise<Buffer> {
+  /** The image at a `source_url`, within the limits (hosts, addresses, time, bytes); timed as an upstream call. */
+  download(sourceUrl: string): Promise<Buffer> {
+    return this.metrics.observeUpstream('source_url', () => this.fetchSource(sourceUrl));
+  }
+
+  private async fetchSource(sourceUrl: string): Promise<Buffer> {
     const response = await safeFetch(sourceUrl, {
       allowHosts: this.config.sourceUrlHosts,
       allowPrivate: this.config.sourceUrlAllowPrivate,

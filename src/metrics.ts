@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BlobStore } from './storage/blobstore.ts';
 import type { RenditionEngine } from './renditions/engine.ts';
 
 /** Buckets for I/O that is usually fast (local disk) but can stall (network storage, upstream services). */
@@ -211,27 +210,16 @@ export class Metrics {
     });
   }
 
-  /**
-   * Time every operation of a blob store. The methods are wrapped on the instance itself, so everything already
-   * holding it (ingest, renditions) is measured too and implementation-specific methods stay reachable.
-   */
-  instrumentBlobStore(blobs: BlobStore): void {
-    const histogram = this.blobStoreDuration;
-    const target = blobs as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    for (const operation of ['get', 'put', 'stat', 'touch', 'delete', 'ping'] as const) {
-      const original = target[operation];
-      if (typeof original !== 'function') continue;
-      target[operation] = async function (this: unknown, ...args: unknown[]) {
-        const end = histogram.startTimer({ operation });
-        try {
-          const result = await original.apply(blobs, args);
-          end({ outcome: 'ok' });
-          return result;
-        } catch (error) {
-          end({ outcome: 'error' });
-          throw error;
-        }
-      };
+  /** Time one blob store operation (MeasuredBlobStore calls it for each). */
+  async observeBlobStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const end = this.blobStoreDuration.startTimer({ operation });
+    try {
+      const result = await call();
+      end({ outcome: 'ok' });
+      return result;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
     }
   }
 

@@ -22,6 +22,7 @@ import type { RedisLog } from './redis/connect.ts';
 import { RenditionEngine } from './renditions/engine.ts';
 import type { RedisRenditionCoordinator } from './renditions/redis-coordinator.ts';
 import type { BlobStore } from './storage/blobstore.ts';
+import { MeasuredBlobStore } from './storage/measured.ts';
 import { openBlobStore } from './storage/open.ts';
 
 /** Everything the HTTP layer and the commands use, built once from the configuration. No globals elsewhere. */
@@ -65,7 +66,8 @@ export interface ServicesOptions {
  */
 export async function createServices(config: Config, options: ServicesOptions = {}): Promise<Services> {
   const db = await openCatalogue(config);
-  const blobs = await openBlobStore(config.storage);
+  const metrics = new Metrics();
+  const blobs = new MeasuredBlobStore(await openBlobStore(config.storage), metrics);
   const catalogue = new CoverCatalogue(db);
   const { limits, changes, coordinator } = await sharedState(config);
   const renditions = new RenditionEngine({
@@ -77,7 +79,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   });
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken, { generate: options.generateAdminToken });
-  const ingest = new Ingest(config, blobs, catalogue);
+  const ingest = new Ingest(config, blobs, catalogue, metrics);
   const keys = new KeyService(db);
   auth.keyResolver = async (secret) => {
     const key = await keys.findBySecret(secret);
@@ -109,7 +111,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     changes,
     keys,
     moderation: config.moderation,
-    metrics: new Metrics(),
+    metrics,
     generatedAdminToken: generatedToken,
     async close() {
       await changes.close();

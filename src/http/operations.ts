@@ -77,11 +77,7 @@ interface RedisReachability {
  */
 export function installOperations(app: FastifyInstance, services: Services): void {
   const { config, metrics } = services;
-  metrics.instrumentBlobStore(services.blobs);
   metrics.watchRenditions(services.renditions);
-  // `source_url` downloads are the upstream calls that exist today; later layers time theirs with observeUpstream.
-  const download = services.ingest.download.bind(services.ingest);
-  services.ingest.download = (sourceUrl: string) => metrics.observeUpstream('source_url', () => download(sourceUrl));
 
   // Callback-form hooks: no promise per request (see buildApp).
   app.addHook('onRequest', (request, reply, done) => {
