@@ -49,6 +49,18 @@ interface HistogramEntry {
  *   services.metrics.observeUpstream('musicbrainz', () => fetch(…))   // times a call to a service we depend on
  *   services.metrics.limitRefusals.inc({ limit: 'keyed-quota' })      // a request refused by a rate limit / quota
  */
+/** Run `call` and stop its timer with the outcome label: `ok`, or `error` when it threw. */
+async function timed<T>(end: (labels: { outcome: string }) => void, call: () => Promise<T>): Promise<T> {
+  try {
+    const result = await call();
+    end({ outcome: 'ok' });
+    return result;
+  } catch (error) {
+    end({ outcome: 'error' });
+    throw error;
+  }
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<'method' | 'route' | 'status_code'>;
@@ -151,16 +163,8 @@ export class Metrics {
   }
 
   /** Time a call to an upstream service; the outcome label records whether it threw. */
-  async observeUpstream<T>(upstream: string, call: () => Promise<T>): Promise<T> {
-    const end = this.upstreamDuration.startTimer({ upstream });
-    try {
-      const result = await call();
-      end({ outcome: 'ok' });
-      return result;
-    } catch (error) {
-      end({ outcome: 'error' });
-      throw error;
-    }
+  observeUpstream<T>(upstream: string, call: () => Promise<T>): Promise<T> {
+    return timed(this.upstreamDuration.startTimer({ upstream }), call);
   }
 
   /**
@@ -211,16 +215,8 @@ export class Metrics {
   }
 
   /** Time one blob store operation (MeasuredBlobStore calls it for each). */
-  async observeBlobStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    const end = this.blobStoreDuration.startTimer({ operation });
-    try {
-      const result = await call();
-      end({ outcome: 'ok' });
-      return result;
-    } catch (error) {
-      end({ outcome: 'error' });
-      throw error;
-    }
+  observeBlobStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return timed(this.blobStoreDuration.startTimer({ operation }), call);
   }
 
   contentType(): string {
