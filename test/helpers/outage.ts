@@ -31,10 +31,10 @@ async function listening(port: number, deadlineMs = 10_000): Promise<void> {
   }
 }
 
-function stopChild(child: ChildProcess | undefined): Promise<void> {
+function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   return exited;
 }
 
@@ -63,7 +63,7 @@ export async function ownRedis(): Promise<OwnService & { url: string; pause(): v
 }
 
 /** s3rver (test/helpers/s3rver-main.ts) on a free port, keeping its objects in one folder across restarts. */
-export async function ownS3(): Promise<OwnService & { env(prefix: string): Record<string, string> }> {
+export async function ownS3(): Promise<OwnService & { env(prefix: string): Record<string, string>; pause(): void; resume(): void }> {
   const directory = await makeTempDir('jacket-s3-outage-');
   const bucket = 'jacket-outage';
   const port = await freePort();
@@ -79,9 +79,13 @@ export async function ownS3(): Promise<OwnService & { env(prefix: string): Recor
         child!.once('exit', (code) => reject(new Error(`s3rver exited (${code}) before listening`)));
       });
     },
-    stop: () => stopChild(child),
+    // Killed: a graceful close would wait for Jacket's keep-alive connections to end, which they never do under traffic.
+    stop: () => stopChild(child, 'SIGKILL'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     async remove() {
-      await stopChild(child);
+      child?.kill('SIGCONT');
+      await stopChild(child, 'SIGKILL');
       await fs.rm(directory, { recursive: true, force: true });
     },
     env: (prefix: string) => ({
