@@ -1,6 +1,6 @@
 import { createQueryId, sql, type CompiledQuery, type ExpressionBuilder, type Transaction } from 'kysely';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
-import type { CatalogueDb } from './db.ts';
+import { isPostgres, type CatalogueDb } from './db.ts';
 import type { CoversTable, Database, StoredImageColumns } from './schema.ts';
 
 export type Category = 'b' | 'a' | 'w';
@@ -205,9 +205,12 @@ export class CoverCatalogue {
   onImageGone: ((sha256: string) => void) | undefined;
   /** The cover-by-id query, compiled once (see getCover). */
   private byId: CompiledQuery<CoversTable> | undefined;
+  /** `isVisible` as this database's condition (see visibleRows). */
+  private readonly visible: ReturnType<typeof visibleRows>;
 
   constructor(db: CatalogueDb) {
     this.db = db;
+    this.visible = visibleRows(db);
   }
 
   /**
@@ -439,7 +442,7 @@ export class CoverCatalogue {
       .selectFrom('covers')
       .selectAll()
       .where('olid', '=', olid)
-      .where(visibleRows)
+      .where(this.visible)
       .orderBy('modified_at', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
@@ -463,7 +466,7 @@ export class CoverCatalogue {
             .selectFrom('covers')
             .selectAll()
             .where(column, 'in', values as never[])
-            .where(visibleRows)
+            .where(this.visible)
             .orderBy('modified_at', 'desc')
             .orderBy('id', 'desc')
             .limit(1)
@@ -540,7 +543,7 @@ export class CoverCatalogue {
 
   /** Visible covers, newest modification first, optionally only those of some entities. */
   async query(options: { category?: Category; olids?: string[]; offset: number; limit: number }): Promise<Cover[]> {
-    let query = this.db.selectFrom('covers').selectAll().where(visibleRows);
+    let query = this.db.selectFrom('covers').selectAll().where(this.visible);
     if (options.category) query = query.where('category', '=', options.category);
     if (options.olids && options.olids.length > 0) query = query.where('olid', 'in', options.olids);
     const rows = await query.orderBy('modified_at', 'desc').orderBy('id', 'desc').offset(options.offset).limit(options.limit).execute();
@@ -595,7 +598,7 @@ export class CoverCatalogue {
   async *visibleCoverPages(pageSize = 500): AsyncGenerator<Cover[]> {
     let after = 0;
     for (;;) {
-      const rows = await this.db.selectFrom('covers').selectAll().where('id', '>', after).where(visibleRows).orderBy('id').limit(pageSize).execute();
+      const rows = await this.db.selectFrom('covers').selectAll().where('id', '>', after).where(this.visible).orderBy('id').limit(pageSize).execute();
       if (rows.length === 0) return;
       yield rows.map(toCover);
       after = Number(rows[rows.length - 1]!.id);
@@ -604,7 +607,7 @@ export class CoverCatalogue {
 
   /** How many covers `visibleCoverPages` yields. */
   async countVisibleCovers(): Promise<number> {
-    const row = await this.db.selectFrom('covers').select((eb) => eb.fn.countAll<number>().as('count')).where(visibleRows).executeTakeFirstOrThrow();
+    const row = await this.db.selectFrom('covers').select((eb) => eb.fn.countAll<number>().as('count')).where(this.visible).executeTakeFirstOrThrow();
     return Number(row.count);
   }
 
@@ -635,9 +638,23 @@ export class CoverCatalogue {
   }
 }
 
-/** `isVisible` as a query condition on the covers table: `.where(visibleRows)`. */
-export function visibleRows(eb: ExpressionBuilder<Database, 'covers'>) {
-  return eb.and([eb('deleted', '=', 0), eb('status', '=', 'approved')]);
+/**
+ * A moderation status in a condition that holds for most rows (`approved`). The (status, created_at, id) indexes
+ * exist for the queues, where `pending` is rare; SQLite plans without statistics and takes "status = 'approved'"
+ * for a narrow search, reading every approved row through them (measured at 300,000 covers: recent covers 290 ms,
+ * `/b/query` with 100 OLIDs 115 ms). On SQLite the column is written `+status`, SQLite's way of saying "not through
+ * an index", so the statement reads through the index of its other conditions or of its order. PostgreSQL, which
+ * plans by statistics (a bulk import refreshes them, see refreshStatistics), gets the bare column: an expression
+ * would lose them, and it would then take approved rows for rare.
+ */
+export function statusOf(db: CatalogueDb, column: string) {
+  return isPostgres(db) ? sql<string>`${sql.ref(column)}` : sql<string>`+${sql.ref(column)}`;
+}
+
+/** `isVisible` as a query condition on the covers table: `.where(visibleRows(db))`. */
+export function visibleRows(db: CatalogueDb) {
+  const status = statusOf(db, 'status');
+  return (eb: ExpressionBuilder<Database, 'covers'>) => eb.and([eb('deleted', '=', 0), eb(status, '=', 'approved')]);
 }
 
 export function isVisible(cover: Cover): boolean {
