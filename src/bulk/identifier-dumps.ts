@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Services } from '../services.ts';
 import { ensureEntities, insertIdentifierRows, type IdentifierRow } from '../catalogue/covers.ts';
+import { refreshStatistics } from '../catalogue/db.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { OverlongLine, parseEditionLine, readLines } from './editions.ts';
@@ -88,6 +89,7 @@ async function importLines(
   } finally {
     bar.stop();
   }
+  await refreshStatistics(services.db, ['covers', 'entities', 'identifiers', 'pending_cover_links']);
   return summary;
 }
 

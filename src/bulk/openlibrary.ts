@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Services } from '../services.ts';
 import type { Cover, NewCover } from '../catalogue/covers.ts';
+import { refreshStatistics } from '../catalogue/db.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { originalKey } from '../storage/blobstore.ts';
 import { mapLimited, mapOrdered } from '../concurrency.ts';
@@ -206,6 +207,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
     await committing.catch(() => {});
     bar.stop();
   }
+  if (summary.imported > 0) await refreshStatistics(catalogue.db, ['covers', 'entities', 'identifiers', 'pending_cover_links']);
   return summary;
 }
 

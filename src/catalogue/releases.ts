@@ -1,5 +1,5 @@
 import { JacketError } from '../errors.ts';
-import { advanceSequence, storedImageColumns, storedImageOf, type Executor, type StoredImage } from './covers.ts';
+import { advanceSequence, statusOf, storedImageColumns, storedImageOf, type Executor, type StoredImage } from './covers.ts';
 import type { CatalogueDb } from './db.ts';
 import type { CaaImagesTable, CaaReleasesTable } from './schema.ts';
 
@@ -510,7 +510,7 @@ export class ReleaseCatalogue {
         releases.map((release) => release.mbid),
       )
       // Pending and rejected images are served to nobody, so they cannot make a release the group's front.
-      .where('status', '=', 'approved')
+      .where(statusOf(this.db, 'status'), '=', 'approved')
       .orderBy('position')
       .orderBy('id')
       .execute();

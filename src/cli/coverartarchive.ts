@@ -5,6 +5,7 @@ import { commandGroup, withServices } from './bulk.ts';
 import type { Services } from '../services.ts';
 import { noProgress, Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames } from '../catalogue/releases.ts';
+import { refreshStatistics } from '../catalogue/db.ts';
 import { releaseListing, sortedJson } from '../http/coverartarchive.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
@@ -136,6 +137,7 @@ export async function importCoverArtArchive(services: Services, inDir: string, p
   } finally {
     bar.stop();
   }
+  if (summary.images > 0) await refreshStatistics(services.db, ['caa_releases', 'caa_release_groups', 'caa_images', 'caa_edits']);
   return summary;
 }
 

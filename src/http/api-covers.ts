@@ -28,7 +28,7 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
     {
       schema: {
         summary: 'Browse the collection (administrator): every cover not deleted, pending ones included, newest first',
-        description: '`q` is an identifier, `scheme:value` or a bare ISBN, matched as the lookups match it. `total` counts every match, not only this page.',
+        description: '`q` is an identifier, `scheme:value` or a bare ISBN, matched as the lookups match it. `total` counts the matches up to 1,000 past this page (`totalExact` false: more match), so a listing of millions of covers costs one page.',
         tags: ['covers'],
         querystring: {
           type: 'object',
@@ -49,7 +49,7 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       const identifier = query.q?.trim() ? identifierQuery(query.q) : undefined;
       const page = await catalogue.browseCovers({ ...query, identifier });
       const covers = await Promise.all(page.covers.map((cover) => coverRecord(services, cover)));
-      return reply.header('cache-control', 'private, no-store').send({ total: page.total, covers });
+      return reply.header('cache-control', 'private, no-store').send({ total: page.total, totalExact: page.totalExact, covers });
     },
   );
 

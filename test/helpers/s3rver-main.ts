@@ -11,8 +11,9 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import S3rver from 's3rver';
 
-const [directory, bucket] = process.argv.slice(2);
-const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket!, configs: [] }] });
+// An optional third argument fixes the port (outage tests stop the server and start it again where it was).
+const [directory, bucket, port] = process.argv.slice(2);
+const server = new S3rver({ port: Number(port ?? 0), address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket!, configs: [] }] });
 
 const store = server.store;
 const locks = new Map<string, Promise<unknown>>();

@@ -8,6 +8,7 @@ import * as m012 from './012_bulk_links.ts';
 import * as m013 from './013_mirror_releases.ts';
 import * as m014 from './014_blob_indexes.ts';
 import * as m015 from './015_request_path_indexes.ts';
+import * as m016 from './016_listing_indexes.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '013_mirror_releases': m013,
   '014_blob_indexes': m014,
   '015_request_path_indexes': m015,
+  '016_listing_indexes': m016,
 };
