@@ -34,6 +34,11 @@ done
 [ -x "$NODE_BIN" ] && [ -f "$NODE_PKG/include/node/node.h" ] || fail "node_modules has no Node 24 with headers: run npm ci"
 NODE_VERSION=$("$NODE_BIN" -p process.versions.node)
 mkdir -p "$CACHE"
+# One run at a time per cache; and what a killed earlier run left (mounts, working containers) goes first.
+exec 9>"$CACHE/lock"
+flock 9
+findmnt -rn -o TARGET | grep -F "$CACHE/storage-overlay/" | sort -r | while read -r target; do umount -l "$target" || true; done
+buildah "${STORE[@]}" rm --all >/dev/null 2>&1 || true
 
 # ---- the stand-in for node:24-bookworm-slim -------------------------------------------------------------------
 ENTRYPOINT_SH='#!/bin/sh
