@@ -1,7 +1,8 @@
 # Jacket's container image (see README "Deploying Jacket"): docker build -t jacket . && docker run -p 8080:8080 -v jacket-data:/data jacket
 # Building needs nothing from the network but the npm registry: better-sqlite3 and sharp ship prebuilt addons for
-# linux x64/arm64 (glibc), and were one missing, scripts/postinstall.mjs would build it against the Node headers of
-# the base image (/usr/local/include/node).
+# linux x64/arm64 (glibc), so nothing is compiled. On a platform without a prebuilt better-sqlite3,
+# scripts/postinstall.mjs builds it against the base image's Node headers (/usr/local/include/node); add
+# `RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++` to the build stage for that.
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
