@@ -28,8 +28,8 @@ log() { printf '\n== image test: %s\n' "$*"; }
 fail() { printf 'image test: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || fail "needs root (chroot, mounts, network namespace)"
-for tool in buildah podman debootstrap unshare chroot; do
-  command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (Debian packages: buildah podman debootstrap)"
+for tool in buildah podman runc debootstrap unshare chroot; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (Debian packages: buildah podman runc debootstrap)"
 done
 [ -x "$NODE_BIN" ] && [ -f "$NODE_PKG/include/node/node.h" ] || fail "node_modules has no Node 24 with headers: run npm ci"
 NODE_VERSION=$("$NODE_BIN" -p process.versions.node)
@@ -37,7 +37,7 @@ mkdir -p "$CACHE"
 # One run at a time per cache; and what a killed earlier run left (mounts, working containers) goes first.
 exec 9>"$CACHE/lock"
 flock 9
-findmnt -rn -o TARGET | grep -F "$CACHE/storage-overlay/" | sort -r | while read -r target; do umount -l "$target" || true; done
+findmnt -rn -o TARGET | { grep -F "$CACHE/storage-overlay/" || true; } | sort -r | while read -r target; do umount -l "$target" || true; done
 buildah "${STORE[@]}" rm --all >/dev/null 2>&1 || true
 
 # ---- the stand-in for node:24-bookworm-slim -------------------------------------------------------------------
@@ -130,7 +130,16 @@ mount --bind /dev "$ROOT/dev"
 chown "$(stat -c %u:%g "$ROOT/data")" "$DATA"
 mount --bind "$DATA" "$ROOT/data"
 
-log "run the image's command (chroot, own network namespace) and check it"
+# podman runs containers here only with these settings: Debian's default runtime crun refuses this machine's hybrid
+# cgroup layout, and with no systemd the cgroup manager is cgroupfs (runc); podman's default rlimits are above the
+# sandbox's hard limits, which cannot be raised without CAP_SYS_RESOURCE, so they are set lower; no journald, so the
+# log goes to a file; the health check timers need systemd, so the test runs the check itself (podman healthcheck run).
+PODMAN_JSON=$("$NODE_BIN" -e 'const [image, ...global] = process.argv.slice(1); console.log(JSON.stringify({ image, global,
+  run: ["--network", "host", "--log-driver", "k8s-file", "--ulimit", "nofile=10000:10000", "--ulimit", "nproc=10000:10000"] }))' \
+  "$IMAGE" "${STORE[@]}" --runtime runc --cgroup-manager cgroupfs)
+
+log "run the image's command (chroot, then podman; own network namespace) and check it"
 unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
   env JACKET_IMAGE_ROOT="$ROOT" JACKET_IMAGE_CONFIG="$CONFIG" JACKET_IMAGE_DATA="$DATA" JACKET_IMAGE_MAX_BYTES="$MAX_BYTES" \
+  JACKET_IMAGE_PODMAN="$PODMAN_JSON" \
   "$NODE_BIN" --test --test-concurrency=1 "$REPO/test-image/image.test.ts"

@@ -129,7 +129,7 @@ test('the final image has no compilers and no development dependencies', () => {
   assert.equal(fs.existsSync(path.join(ROOT, config.WorkingDir, 'test')), false, 'tests are not copied');
 });
 
-test('docker run: serves on 0.0.0.0:8080 as PID of node itself, prints the generated admin token, takes a cover upload, keeps data in /data', async () => {
+test('its command under chroot: serves on 0.0.0.0:8080 as the node process itself, prints the generated admin token, takes a cover upload, keeps data in /data', async () => {
   const server = await run();
   // chroot, env and the entrypoint exec one another: the process a runtime signals is node.
   assert.equal(fs.readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8').split('\0')[0], 'node');
@@ -166,7 +166,7 @@ test('docker run: serves on 0.0.0.0:8080 as PID of node itself, prints the gener
   assert.equal(await server.exited, 0);
 });
 
-test('docker stop with an upload in flight: the upload completes, exit 0, and the next container serves it from the volume', async () => {
+test('its command under chroot, SIGTERM with an upload in flight: the upload completes, exit 0, and the next run serves it from /data', async () => {
   const server = await run();
   const image = await noise();
   const { body, contentType } = await multipart(image);
@@ -198,4 +198,78 @@ test('docker stop with an upload in flight: the upload completes, exit 0, and th
   assert.equal(check.status, 0, check.stdout + check.stderr);
   again.child.kill('SIGTERM');
   assert.equal(await again.exited, 0);
+});
+
+// The same image in a real container runtime: podman, with the settings this sandbox needs (scripts/image-test.sh
+// says which and why). The container's PID 1 is the server, the volume is a fresh named one, and `podman stop` is
+// what `docker stop` does: SIGTERM, then SIGKILL after the timeout.
+const PODMAN = JSON.parse(required('JACKET_IMAGE_PODMAN')) as { global: string[]; run: string[]; image: string };
+function podman(args: string[]) {
+  const result = spawnSync('podman', [...PODMAN.global, ...args], { encoding: 'utf8' });
+  if (result.error) throw result.error;
+  return result;
+}
+
+test('podman run: PID 1 is the server, the named volume keeps the data, the health check passes, podman stop mid-upload exits 0', async () => {
+  const name = 'jacket-image-test';
+  const volume = 'jacket-image-test-data';
+  podman(['rm', '-f', name]);
+  podman(['volume', 'rm', '-f', volume]);
+  const started = podman(['run', '-d', '--name', name, ...PODMAN.run, '-v', `${volume}:/data`, PODMAN.image]);
+  assert.equal(started.status, 0, started.stderr);
+  const logs = () => podman(['logs', name]).stdout;
+  const ready = () => waitFor(() => fetch(`${URL_BASE}/readyz`).then((r) => r.status === 200, () => false), 'the container to be ready');
+  try {
+    await ready();
+    assert.deepEqual(podman(['exec', name, 'cat', '/proc/1/cmdline']).stdout.split('\0').filter(Boolean), ['node', 'src/main.ts', 'serve']);
+    assert.equal(podman(['exec', name, 'id', '-un']).stdout.trim(), 'node');
+    const health = podman(['healthcheck', 'run', name]);
+    assert.equal(health.status, 0, health.stdout + health.stderr);
+
+    const printed = /shown only this once:\s*\n\s*\n\s+(\S+)/.exec(logs())?.[1];
+    assert.ok(printed, 'the token is in the container log');
+    const first = await noise(120);
+    const upload = await fetch(`${URL_BASE}/b/upload2`, { method: 'POST', headers: { authorization: `Bearer ${printed}` }, body: form({ data: { bytes: first, type: 'image/png' } }) });
+    assert.equal(upload.status, 200);
+    const firstId = ((await upload.json()) as { id: number }).id;
+
+    const image = await noise();
+    const { body, contentType } = await multipart(image);
+    let stopper: ChildProcess | undefined;
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(
+        { host: '127.0.0.1', port: Number(env.PORT), method: 'POST', path: '/b/upload2', headers: { authorization: `Bearer ${printed}`, 'content-type': contentType, 'content-length': body.length, 'x-request-id': 'podman-upload-in-flight' } },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        },
+      );
+      request.on('error', reject);
+      request.write(body.subarray(0, body.length >> 1));
+      void waitFor(() => logs().includes('"reqId":"podman-upload-in-flight"'), 'the upload to reach the server')
+        .then(() => {
+          stopper = spawn('podman', [...PODMAN.global, 'stop', '-t', '10', name], { stdio: 'ignore' });
+          return waitFor(() => logs().includes('shutting down'), 'the shutdown to start');
+        })
+        .then(() => request.end(body.subarray(body.length >> 1)), reject);
+    });
+    const result = await answer;
+    assert.equal(result.status, 200, result.body);
+    const inflightId = JSON.parse(result.body).id;
+    await new Promise((resolve) => (stopper!.exitCode === null ? stopper!.once('exit', resolve) : resolve(undefined)));
+    assert.equal(podman(['inspect', '-f', '{{.State.ExitCode}}', name]).stdout.trim(), '0', logs().split('\n').slice(-5).join('\n'));
+    assert.match(logs(), /shut down cleanly/);
+
+    assert.equal(podman(['start', name]).status, 0);
+    await ready();
+    assert.deepEqual(Buffer.from(await (await fetch(`${URL_BASE}/b/id/${firstId}.jpg`)).arrayBuffer()), first);
+    assert.deepEqual(Buffer.from(await (await fetch(`${URL_BASE}/b/id/${inflightId}.jpg`)).arrayBuffer()), image);
+    assert.equal(logs().match(/shown only this once/g)?.length, 1, 'the second start finds the token in the volume');
+    assert.equal(podman(['stop', '-t', '10', name]).status, 0);
+    assert.equal(podman(['inspect', '-f', '{{.State.ExitCode}}', name]).stdout.trim(), '0');
+  } finally {
+    podman(['rm', '-f', name]);
+    podman(['volume', 'rm', '-f', volume]);
+  }
 });
