@@ -8,8 +8,19 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'node_modules', '.bin');
-const node24 = path.join(bin, 'node');
+let node24 = path.join(bin, 'node');
 const env = { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` };
+
+// `npm ci --omit=dev` (a production install, as in the container image) leaves the `node` devDependency out: then
+// the Node running npm must itself be Node 24, and it is the one the addons must load in.
+const omitDev = (process.env.npm_config_omit ?? '').split(/[\s,]+/).includes('dev');
+if (!existsSync(node24) && omitDev) {
+  if (process.versions.node.split('.')[0] !== '24') {
+    console.error(`postinstall: without the \`node\` devDependency (--omit=dev) Jacket runs on the Node that runs npm, which is ${process.version}, not Node 24`);
+    process.exit(1);
+  }
+  node24 = process.execPath;
+}
 
 function loads() {
   const r = spawnSync(node24, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: root, env, encoding: 'utf8' });
@@ -29,6 +40,8 @@ function findHeaders() {
   const version = execFileSync(node24, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim();
   const cached = path.join(root, 'node_modules', '.cache', 'node-headers', version);
   const candidates = [
+    // A Node installed with its headers (the official images: /usr/local/bin/node and /usr/local/include/node).
+    path.resolve(path.dirname(node24), '..'),
     path.join(root, 'node_modules', 'node', 'node_modules', pkg),
     path.join(root, 'node_modules', pkg),
     cached,
