@@ -51,9 +51,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onRequest', (request, reply, done) => {
     const length = Number(request.headers['content-length'] ?? 0);
     // Refuse an oversized body from its declared length before reading any of it.
-    if (length > config.maxUploadBytes + 1024 * 1024) {
+    if (length > services.intake.maxBodyBytes) {
       reply.header('connection', 'close');
-      const rendered = errorBody({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: `The body is ${length} bytes; the limit is ${config.maxUploadBytes}.` });
+      const rendered = errorBody({ statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: `The body is ${length} bytes; the limit is ${services.intake.maxBodyBytes}.` });
       reply.code(413).send(rendered.body);
       return;
     }
@@ -95,7 +95,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // A urlencoded body may carry an image (`data=` on upload2), percent-encoded: the same cap as a multipart upload.
-  await app.register(formbody, { bodyLimit: config.maxUploadBytes + 1024 * 1024, parser: parseUrlencoded });
+  await app.register(formbody, { bodyLimit: services.intake.maxBodyBytes, parser: parseUrlencoded });
   await app.register(multipart);
   await homeRoutes(app, services);
   await openLibraryRoutes(app, services);

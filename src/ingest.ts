@@ -1,4 +1,5 @@
 import type { Config } from './config.ts';
+import type { IntakePolicy } from './intake.ts';
 import type { Metrics } from './metrics.ts';
 import type { Category, Cover, CoverCatalogue, IdentifierInput } from './catalogue/covers.ts';
 import { JacketError } from './errors.ts';
@@ -29,9 +30,11 @@ export class Ingest {
   private readonly blobs: BlobStore;
   private readonly catalogue: CoverCatalogue;
   private readonly metrics: Metrics;
+  private readonly intake: IntakePolicy;
 
-  constructor(config: Config, blobs: BlobStore, catalogue: CoverCatalogue, metrics: Metrics) {
+  constructor(config: Config, intake: IntakePolicy, blobs: BlobStore, catalogue: CoverCatalogue, metrics: Metrics) {
     this.config = config;
+    this.intake = intake;
     this.blobs = blobs;
     this.catalogue = catalogue;
     this.metrics = metrics;
@@ -39,10 +42,8 @@ export class Ingest {
 
   /** Validate and store an original; returns what the catalogue needs to refer to it. */
   async storeOriginal(bytes: Buffer): Promise<InspectedImage & { blobKey: string }> {
-    if (bytes.length > this.config.maxUploadBytes) {
-      throw new JacketError(413, 'payload_too_large', `The image is ${bytes.length} bytes; the limit is ${this.config.maxUploadBytes}.`);
-    }
-    const image = await inspectImage(bytes, { maxPixels: this.config.maxPixels });
+    if (bytes.length > this.intake.maxImageBytes) throw this.intake.tooLarge(bytes.length);
+    const image = await inspectImage(bytes, { maxPixels: this.intake.maxPixels });
     const blobKey = originalKey(image.sha256);
     // Re-using a blob (the same bytes again) refreshes its age: it may be an old orphan that `jacket fsck --repair`
     // beside this server is about to collect, and the row about to point at it would then point at nothing.
@@ -62,7 +63,7 @@ export class Ingest {
       allowHosts: this.config.sourceUrlHosts,
       allowPrivate: this.config.sourceUrlAllowPrivate,
       timeoutMs: this.config.sourceUrlTimeoutMs,
-      maxBytes: this.config.maxUploadBytes,
+      maxBytes: this.intake.maxImageBytes,
     });
     if (response.status !== 200) {
       throw new JacketError(400, 'source_url_failed', `The source URL answered ${response.status}, not 200.`);

@@ -11,6 +11,7 @@ import { Resolver } from './delivery/resolve.ts';
 import type { Hooks } from './hooks.ts';
 import type { HotResponses } from './http/hot-responses.ts';
 import { Ingest } from './ingest.ts';
+import { intakePolicy, type IntakePolicy } from './intake.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
@@ -38,6 +39,8 @@ export interface Services {
   delivery: Delivery;
   auth: Auth;
   ingest: Ingest;
+  /** The limits every image entering is held to, whichever way it comes (src/intake.ts). */
+  intake: IntakePolicy;
   hooks: Hooks;
   limits: LimitStore;
   changes: ChangeBus;
@@ -79,7 +82,8 @@ export async function createServices(config: Config, options: ServicesOptions = 
   });
   const auth = new Auth();
   const { generatedToken } = await auth.init(catalogue, config.adminToken, { generate: options.generateAdminToken });
-  const ingest = new Ingest(config, blobs, catalogue, metrics);
+  const intake = intakePolicy(config);
+  const ingest = new Ingest(config, intake, blobs, catalogue, metrics);
   const keys = new KeyService(db);
   auth.keyResolver = async (secret) => {
     const key = await keys.findBySecret(secret);
@@ -105,6 +109,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions }),
     auth,
     ingest,
+    intake,
     hooks,
     mirror: {},
     limits,
@@ -150,7 +155,7 @@ async function sharedState(config: Config): Promise<{ limits: LimitStore; change
 function setUpMirrors(services: Services): void {
   const { config } = services;
   const upstreamAt = (base: string) =>
-    new Upstream({ base, rate: config.upstreamRate, timeoutMs: config.upstreamTimeoutMs, maxBytes: config.maxUploadBytes });
+    new Upstream({ base, rate: config.upstreamRate, timeoutMs: config.upstreamTimeoutMs, maxBytes: services.intake.maxImageBytes });
   if (config.upstreamOpenLibrary) {
     const mirror = new OpenLibraryMirror(services, upstreamAt(config.upstreamOpenLibrary), config.upstreamNegativeTtlMs);
     services.mirror.openLibrary = mirror;

@@ -15,7 +15,7 @@ import { quickInspect } from '../src/bulk/validate.ts';
 import { makeImage } from './helpers/images.ts';
 import { makeTempDir } from './helpers/server.ts';
 
-const limits = { maxPixels: 50_000_000, maxBytes: 20_000_000 };
+const limits = { maxPixels: 50_000_000, maxImageBytes: 20_000_000 };
 
 describe('Open Library bulk layout', () => {
   test('ids are zero-padded to 10 digits and split 4 + 2 + 4', () => {
@@ -144,7 +144,7 @@ describe('import-time image check', () => {
     await assert.rejects(quickInspect(jpeg.subarray(0, jpeg.length - 100), limits), { code: 'corrupt_image' });
     await assert.rejects(quickInspect(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'), limits), { code: 'unsupported_format' });
     await assert.rejects(quickInspect(Buffer.alloc(0), limits), { code: 'empty_image' });
-    await assert.rejects(quickInspect(jpeg, { maxPixels: 1000, maxBytes: 1e9 }), { code: 'too_many_pixels' });
+    await assert.rejects(quickInspect(jpeg, { maxPixels: 1000, maxImageBytes: 1e9 }), { code: 'too_many_pixels' });
   });
 });
 

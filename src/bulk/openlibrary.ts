@@ -63,7 +63,7 @@ export async function listArchives(target: string): Promise<string[]> {
  * Re-running is safe: a cover already stored with the same id and bytes is left alone.
  */
 export async function importOpenLibrary(services: Services, target: string, progress: ProgressFactory = noProgress): Promise<ImportSummary> {
-  const { config, blobs, catalogue } = services;
+  const { intake, blobs, catalogue } = services;
   const archives = await listArchives(target);
   const base = (await fs.stat(target)).isFile() ? path.dirname(target) : target;
   const summary: ImportSummary = { archives: archives.length, imported: 0, unchanged: 0, notNeeded: 0, problems: new Problems() };
@@ -94,7 +94,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
     const entries = [...chosen.values()];
     const inspected = await mapLimited(entries, INSPECT_CONCURRENCY, async (entry) => {
       try {
-        return await quickInspect(entry.data, { maxPixels: config.maxPixels, maxBytes: config.maxUploadBytes });
+        return await quickInspect(entry.data, intake);
       } catch (error) {
         if (!(error instanceof ImageProblem)) throw error;
         problems.add(error.code, `${entry.where}: ${error.message}`);
@@ -167,7 +167,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
       let batch: PendingEntry[] = [];
       let batchBytes = 0;
       try {
-        for await (const item of readTar(archive, config.maxUploadBytes, (bytes) => (bytesRead += bytes))) {
+        for await (const item of readTar(archive, intake.maxImageBytes, (bytes) => (bytesRead += bytes))) {
           if (item.kind === 'other') {
             if (item.type !== 'directory') problems.add('not_a_file', `${where}:${item.name}: a ${item.type} entry, not a regular file`);
             continue;
@@ -178,7 +178,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
             continue;
           }
           if (item.kind === 'too-large') {
-            problems.add('too_large', `${where}:${item.name}: ${item.size} bytes; the limit is ${config.maxUploadBytes}`);
+            problems.add('too_large', `${where}:${item.name}: ${item.size} bytes; the limit is ${intake.maxImageBytes}`);
             continue;
           }
           batch.push({ id: parsed.id, series: parsed.series, data: item.data, mtimeMs: item.mtime?.getTime(), where: `${where}:${item.name}` });

@@ -6,6 +6,7 @@
  * later, on demand, by the same pipeline as for uploads.
  */
 import sharp, { type Metadata } from 'sharp';
+import type { IntakePolicy } from '../intake.ts';
 import { describeOriginal, sniffFormat, type ImageFormat, type InspectedImage } from '../images/inspect.ts';
 import { jpegHeader } from './jpeg-header.ts';
 
@@ -53,9 +54,9 @@ export function hasCompleteEnding(bytes: Buffer, format: ImageFormat): boolean {
   }
 }
 
-export async function quickInspect(bytes: Buffer, limits: { maxPixels: number; maxBytes: number }): Promise<InspectedImage> {
+export async function quickInspect(bytes: Buffer, limits: Pick<IntakePolicy, 'maxPixels' | 'maxImageBytes'>): Promise<InspectedImage> {
   if (bytes.length === 0) throw new ImageProblem('empty_image', 'the entry is empty');
-  if (bytes.length > limits.maxBytes) throw new ImageProblem('too_large', `the image is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+  if (bytes.length > limits.maxImageBytes) throw new ImageProblem('too_large', `the image is ${bytes.length} bytes; the limit is ${limits.maxImageBytes}`);
   const format = sniffFormat(bytes);
   if (!format) throw new ImageProblem('unsupported_format', 'not a JPEG, PNG, GIF, WebP or AVIF image');
   if (!hasCompleteEnding(bytes, format)) throw new ImageProblem('corrupt_image', `the ${format.toUpperCase()} data is truncated`);

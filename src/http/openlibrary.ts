@@ -280,7 +280,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     app.post(`/${category}/upload2`, async (request, reply) => {
       try {
         await requireUploader(request);
-        const form = await readForm(request, config.maxUploadBytes, IMAGE_FIELDS);
+        const form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
         const cover = await addCoverFromForm(form, category, first(form, 'olid'));
         return reply.send({ ok: 'true', id: cover.id, status: cover.status });
       } catch (error) {
@@ -292,7 +292,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       let form: FormData | undefined;
       try {
         await requireUploader(request);
-        form = await readForm(request, config.maxUploadBytes, IMAGE_FIELDS);
+        form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
         const olid = first(form, 'olid');
         if (!olid) throw new JacketError(400, 'invalid_olid', 'The legacy upload form needs an olid.');
         const cover = await addCoverFromForm(form, category, olid);

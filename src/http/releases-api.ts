@@ -143,7 +143,7 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
     async (request, reply) => {
       await auth.require(request, 'upload');
       const mbid = mbidOf(request.params.mbid, 'The release MBID');
-      const form = await readForm(request, config.maxUploadBytes);
+      const form = await readForm(request, services.intake.maxImageBytes);
       const file = form.files.find((item) => item.field === 'file') ?? form.files[0];
       if (!file || file.bytes.length === 0) throw new JacketError(400, 'no_image', 'No image was sent: give the file in the `file` field.');
       const types = parseTypeNames((form.fields.get('types') ?? []).flatMap((value) => value.split(',')));
