@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { CoverCatalogue } from './catalogue/covers.ts';
 import { forbidden, unauthorized } from './errors.ts';
+import type { AuthFailures } from './limits/auth-failures.ts';
 
 export type Permission = 'upload' | 'admin';
 
@@ -50,6 +51,8 @@ export class Auth {
   /** Set when the token lives in the catalogue (not in the environment): it is read again on every authentication. */
   private storedIn: CoverCatalogue | undefined;
   keyResolver: KeyResolver | undefined;
+  /** Wrong credentials per client, limited (the composition root sets it). */
+  failures: AuthFailures | undefined;
 
   /**
    * Use JACKET_ADMIN_TOKEN when set; otherwise the stored hash; otherwise, when `generate` is set (only `jacket
@@ -88,8 +91,13 @@ export class Auth {
 
   /** The caller, who must hold `permission`: 401 without credentials, 403 with credentials that do not allow it. */
   async require(request: FastifyRequest, permission: Permission): Promise<Principal> {
+    const presented = bearerToken(request) !== undefined;
+    if (presented) await this.failures?.refuseIfOver(request);
     const principal = await this.identify(request);
-    if (!principal) throw unauthorized();
+    if (!principal) {
+      if (presented) await this.failures?.failed(request);
+      throw unauthorized();
+    }
     if (!principal.permissions.includes(permission) && !principal.permissions.includes('admin')) {
       throw forbidden('permission_denied', `This credential does not allow ${permission}.`);
     }

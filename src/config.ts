@@ -66,6 +66,11 @@ export const SETTINGS: Setting[] = [
     meaning: 'Request rate per developer key on `/devkey/…` unless the key sets its own (`1/1s` is "one cover per second"); over it: 429 with `Retry-After`.',
   },
   { env: 'JACKET_KEY_SIGNUP', default: 'false', meaning: 'Allow self-service developer keys through `POST /api/v1/keys/signup`.' },
+  {
+    env: 'JACKET_AUTH_FAILURE_LIMIT',
+    default: '20/1m',
+    meaning: 'Wrong admin tokens or developer keys per client IP (`off` to disable); past it the client gets 429 with `Retry-After` and its credentials are not checked.',
+  },
   { env: 'JACKET_KEY_SIGNUP_RATE_LIMIT', default: '10/1h', meaning: 'Self-service sign-ups per client IP (`off` to disable); over it: 429 with `Retry-After`.' },
   {
     env: 'JACKET_OL_RATE_LIMIT',
@@ -138,6 +143,7 @@ export interface Config {
   devkeyRateLimit: Rate | undefined;
   keySignup: boolean;
   keySignupRateLimit: Rate | undefined;
+  authFailureLimit: Rate | undefined;
   olRateLimit: Rate | undefined;
   olRateLimitStatus: 403 | 429;
   caaRateLimit: Rate | undefined;
@@ -273,6 +279,7 @@ export function loadConfig(env: Env = process.env): Config {
     devkeyRateLimit: rate(env, 'JACKET_DEVKEY_RATE_LIMIT'),
     keySignup: bool(env, 'JACKET_KEY_SIGNUP'),
     keySignupRateLimit: rate(env, 'JACKET_KEY_SIGNUP_RATE_LIMIT'),
+    authFailureLimit: rate(env, 'JACKET_AUTH_FAILURE_LIMIT'),
     olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT'),
     olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const)) as 403 | 429,
     caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT'),

@@ -14,6 +14,7 @@ import { Ingest } from './ingest.ts';
 import { intakePolicy, type IntakePolicy } from './intake.ts';
 import type { LimitStore } from './limits/limit-store.ts';
 import { MemoryLimitStore } from './limits/memory.ts';
+import { AuthFailures } from './limits/auth-failures.ts';
 import { liveLimitStore, publicLimitHooks } from './limits/public.ts';
 import { Metrics } from './metrics.ts';
 import { CoverArtArchiveMirror } from './mirror/coverartarchive.ts';
@@ -128,6 +129,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
     },
   };
   // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
+  auth.failures = new AuthFailures(config.authFailureLimit, liveLimitStore(() => services.limits));
   Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
   setUpMirrors(services);
   return services;

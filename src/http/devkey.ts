@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import type { DeveloperKey } from '../catalogue/keys.ts';
+import { JacketError } from '../errors.ts';
 import { normaliseIsbn } from '../identifiers/index.ts';
 import { fitLongestSide, KEYED_SIZES } from '../images/sizes.ts';
 import { KEY_RECHECK_MS } from '../delivery/hot-rule.ts';
@@ -26,7 +27,7 @@ function sendText(reply: FastifyReply, status: number, line: string, headers: Re
  * The daily quota counts renditions made from the original now, nothing else: serving one already made is free.
  */
 export async function devkeyRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { keys, delivery, config } = services;
+  const { keys, delivery, config, auth } = services;
   const store = liveLimitStore(() => services.limits);
   const quota = new DailyQuota(store);
   const rateLimiters = new Map<string, RateLimiter>();
@@ -51,15 +52,22 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
     return limiter;
   }
 
-  /** The live key for a secret, or undefined after answering 403 with the reason. */
-  async function liveKey(secret: string, reply: FastifyReply): Promise<DeveloperKey | undefined> {
-    const key = await keys.findBySecret(secret);
-    if (!key) {
-      sendText(reply, 403, 'Unknown developer key: ask the operator of this server for one.');
+  /**
+   * The live key for a secret, or undefined after answering 403 with the reason; a wrong key counts against the
+   * client's wrong credentials, and past their limit the key is not even looked up (429).
+   */
+  async function liveKey(request: FastifyRequest, secret: string, reply: FastifyReply): Promise<DeveloperKey | undefined> {
+    try {
+      await auth.failures?.refuseIfOver(request);
+    } catch (error) {
+      if (!(error instanceof JacketError)) throw error;
+      sendText(reply, error.status, error.message, error.headers);
       return undefined;
     }
-    if (key.revokedAt !== null) {
-      sendText(reply, 403, `This developer key was revoked on ${new Date(key.revokedAt).toISOString()}.`);
+    const key = await keys.findBySecret(secret);
+    if (!key || key.revokedAt !== null) {
+      await auth.failures?.failed(request);
+      sendText(reply, 403, !key ? 'Unknown developer key: ask the operator of this server for one.' : `This developer key was revoked on ${new Date(key.revokedAt!).toISOString()}.`);
       return undefined;
     }
     return key;
@@ -80,7 +88,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   }
 
   app.get<{ Params: { key: string; size: string; isbn: string } }>('/devkey/:key/:size/isbn/:isbn', async (request, reply) => {
-    const key = await liveKey(request.params.key, reply);
+    const key = await liveKey(request, request.params.key, reply);
     if (!key) return reply;
     const rate = rateOf(key);
     if (rate) {
@@ -115,7 +123,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
   });
 
   app.get<{ Params: { key: string } }>('/devkey/:key/usage', async (request, reply) => {
-    const key = await liveKey(request.params.key, reply);
+    const key = await liveKey(request, request.params.key, reply);
     if (!key) return reply;
     const usage = await quota.usage(key.id, dailyLimitOf(key));
     return reply.header('cache-control', 'no-store').send({

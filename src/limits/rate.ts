@@ -101,6 +101,16 @@ export class RateLimiter {
     return this.decide(window, current.count, previous?.count ?? 0, now);
   }
 
+  /** Whether one more would still be allowed, without counting it. */
+  async wouldAllow(subject: string, now = Date.now()): Promise<RateDecision> {
+    const window = windowOf(now, this.rate.windowMs);
+    const [current, previous] = await Promise.all([
+      this.store.peek(this.key(subject, window.start)),
+      this.store.peek(this.key(subject, window.start - this.rate.windowMs)),
+    ]);
+    return this.decide(window, (current?.count ?? 0) + 1, previous?.count ?? 0, now);
+  }
+
   /** The same count and decision at once, from counters in memory: the hot path's (limits/fold.ts). */
   hitNow(subject: string, counters: CountersNow, now = Date.now()): RateDecision {
     const window = windowOf(now, this.rate.windowMs);
