@@ -488,6 +488,56 @@ export class CoverCatalogue {
     return rows.map((row) => ({ scheme: row.scheme as EditionScheme, value: row.value }));
   }
 
+  /**
+   * A librarian's correction of a cover: each identifier kind given replaces that kind's identifiers where they
+   * belong (its edition's when it has one, else its own), and `olid` moves it to another edition (or, null, to
+   * none). One transaction; every lookup answers the new way at once (the change is published).
+   */
+  async editCover(id: number, edit: { identifiers?: Partial<Record<EditionScheme, string[]>>; olid?: { olid: string; kind: OlidKind } | null }): Promise<Cover | undefined> {
+    const cover = await this.getCover(id);
+    if (!cover || cover.deleted) return undefined;
+    const now = Date.now();
+    const olid = edit.olid === undefined ? cover.olid : edit.olid?.olid ?? null;
+    await this.db.transaction().execute(async (trx) => {
+      if (edit.olid !== undefined) {
+        if (edit.olid) await this.ensureEntity(trx, edit.olid.olid, edit.olid.kind, now);
+        await trx.updateTable('covers').set({ olid, modified_at: now }).where('id', '=', id).execute();
+      }
+      for (const [scheme, values] of Object.entries(edit.identifiers ?? {}) as Array<[EditionScheme, string[]]>) {
+        const owned = trx.deleteFrom('identifiers').where('scheme', '=', scheme);
+        await (olid ? owned.where('olid', '=', olid) : owned.where('cover_id', '=', id)).execute();
+        await this.attachIdentifiers(trx, values.map((value) => ({ scheme, value })), { olid: olid ?? undefined, coverId: id }, now);
+      }
+    });
+    this.changed();
+    return this.getCover(id);
+  }
+
+  /**
+   * Every cover of the same edition, or filed under one of the same identifiers, this one included, newest first:
+   * what a cover replaced or superseded before it (deleted ones too, marked so).
+   */
+  async historyOf(cover: Pick<Cover, 'id' | 'olid'>, limit = 200): Promise<Cover[]> {
+    const identifiers = await this.identifiersOf(cover);
+    const own = identifiers.length === 0 ? [] : await this.db
+      .selectFrom('identifiers')
+      .select(['cover_id', 'olid'])
+      .where((eb) => eb.or(identifiers.map((identifier) => eb.and([eb('scheme', '=', identifier.scheme), eb('value', '=', identifier.value)]))))
+      .limit(ROWS_PER_STATEMENT)
+      .execute();
+    const olids = [...new Set([cover.olid, ...own.map((row) => row.olid)].filter((olid): olid is string => !!olid))];
+    const ids = [...new Set([cover.id, ...own.map((row) => Number(row.cover_id)).filter((value) => value !== 0)])];
+    const rows = await this.db
+      .selectFrom('covers')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', 'in', ids), ...(olids.length ? [eb('olid', 'in', olids)] : [])]))
+      .orderBy('modified_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toCover);
+  }
+
   /** Mark a cover deleted: it disappears from every route at once. Returns false when there was no such cover. */
   async deleteCover(id: number): Promise<Cover | undefined> {
     const cover = await this.getCover(id);

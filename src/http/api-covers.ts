@@ -2,8 +2,31 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.ts';
 import type { Category, Cover } from '../catalogue/covers.ts';
 import { JacketError } from '../errors.ts';
-import { EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, type EditionScheme } from '../identifiers/index.ts';
+import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, parseOlid, type EditionScheme } from '../identifiers/index.ts';
 import { coverIdParam, coverRecord, idParams } from './api-moderation.ts';
+import { first, readForm } from './common.ts';
+
+/** A PATCH body's identifiers, every value normalised as at upload; a 400 naming the first that is not valid. */
+function identifierEdit(raw: unknown): Partial<Record<EditionScheme, string[]>> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new JacketError(400, 'invalid_identifier', 'identifiers must be an object of lists, e.g. {"isbn": ["9780385472579"]}.');
+  }
+  const edit: Partial<Record<EditionScheme, string[]>> = {};
+  for (const [scheme, values] of Object.entries(raw)) {
+    if (!isEditionScheme(scheme)) throw new JacketError(400, 'invalid_identifier', `"${scheme.slice(0, 20)}" is not an identifier kind; use one of ${EDITION_SCHEMES.join(', ')}.`);
+    if (!Array.isArray(values) || values.length > 100) throw new JacketError(400, 'invalid_identifier', `${scheme} must be a list of at most 100 values.`);
+    edit[scheme] = [
+      ...new Set(
+        values.map((value) => {
+          const normalised = typeof value === 'string' ? normaliseIdentifier(scheme, value) : undefined;
+          if (normalised === undefined) throw new JacketError(400, 'invalid_identifier', `"${String(value).slice(0, 40)}" is not a valid ${scheme} (check the digits).`);
+          return normalised;
+        }),
+      ),
+    ];
+  }
+  return edit;
+}
 
 /**
  * `q` names an identifier as `scheme:value` (`oclc:123`) or, bare, an ISBN (either length, hyphens allowed); it is
@@ -19,9 +42,15 @@ function identifierQuery(q: string): { scheme: EditionScheme; value: string } {
   return { scheme, value };
 }
 
-/** The librarian's collection API (administrator): browse and search every cover, delete one. */
+/** The librarian's collection API (administrator): browse and search every cover, correct, replace or delete one. */
 export async function coverRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { auth, catalogue } = services;
+  const { auth, catalogue, ingest } = services;
+
+  async function liveCover(id: number): Promise<Cover> {
+    const cover = await catalogue.getCover(id);
+    if (!cover || cover.deleted) throw new JacketError(404, 'not_found', `There is no cover ${id} (or it was deleted).`);
+    return cover;
+  }
 
   app.get(
     '/api/v1/covers',
@@ -50,6 +79,80 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       const page = await catalogue.browseCovers({ ...query, identifier });
       const covers = await Promise.all(page.covers.map((cover) => coverRecord(services, cover)));
       return reply.header('cache-control', 'private, no-store').send({ total: page.total, totalExact: page.totalExact, covers });
+    },
+  );
+
+  app.patch<{ Body: { identifiers?: unknown; olid?: string | null } }>(
+    '/api/v1/covers/:id',
+    {
+      schema: {
+        summary: 'Correct a cover (administrator): its identifiers or its edition; every lookup follows at once',
+        description:
+          '`identifiers` is `{"isbn": [...], "oclc": [...], …}`: each kind given replaces that kind (on the edition when the cover has one, else on the cover); values are normalised and validated as at upload. `olid` moves the cover to another Open Library entity of its kind, or `null` to none.',
+        tags: ['covers'],
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, properties: { identifiers: { type: 'object' }, olid: { type: ['string', 'null'] } } },
+      },
+    },
+    async (request) => {
+      await auth.require(request, 'admin');
+      const cover = await liveCover(coverIdParam(request));
+      const body = request.body ?? {};
+      const identifiers = body.identifiers === undefined ? undefined : identifierEdit(body.identifiers);
+      let olid: { olid: string; kind: (typeof CATEGORY_OLID_KIND)[Category] } | null | undefined;
+      if (body.olid === null) olid = null;
+      else if (body.olid !== undefined) {
+        const parsed = parseOlid(body.olid);
+        const kind = CATEGORY_OLID_KIND[cover.category];
+        if (!parsed || parsed.kind !== kind) throw new JacketError(400, 'invalid_olid', `"${body.olid.slice(0, 40)}" is not an Open Library ${kind} id.`);
+        olid = { olid: parsed.olid, kind };
+      }
+      const edited = await catalogue.editCover(cover.id, { identifiers, olid });
+      request.log.info({ coverId: cover.id }, 'cover corrected');
+      return coverRecord(services, edited!);
+    },
+  );
+
+  app.post(
+    '/api/v1/covers/:id/replace',
+    {
+      schema: {
+        summary: 'Replace a cover’s image (administrator): a new cover takes over its edition and identifiers',
+        description:
+          'multipart `data` (or `file`): the new image, held to the upload limits. The new cover is the one every lookup by edition or identifier serves from then on; the old id keeps serving its own bytes (id URLs are immutable) and is listed in the history.',
+        tags: ['covers'],
+        consumes: ['multipart/form-data'],
+        params: idParams,
+      },
+    },
+    async (request, reply) => {
+      await auth.require(request, 'admin');
+      const old = await liveCover(coverIdParam(request));
+      const form = await readForm(request, services.intake.maxImageBytes, ['data', 'file']);
+      const replacement = await ingest.addCover({
+        category: old.category,
+        olid: old.olid ?? undefined,
+        bytes: form.files.find((file) => file.field === 'data' || file.field === 'file')?.bytes,
+        author: first(form, 'author') ?? old.author ?? undefined,
+        // The edition's identifiers stay with the edition; the cover's own come along.
+        identifiers: old.olid ? [] : await catalogue.identifiersOf({ id: old.id, olid: null }),
+        status: services.moderation ? 'pending' : 'approved',
+      });
+      request.log.info({ coverId: replacement.id, replaces: old.id }, 'cover replaced');
+      return reply.code(201).send({ ...(await coverRecord(services, replacement)), replaces: old.id });
+    },
+  );
+
+  app.get(
+    '/api/v1/covers/:id/history',
+    { schema: { summary: 'Every cover of the same edition or identifiers, newest first (administrator)', tags: ['covers'], params: idParams } },
+    async (request, reply) => {
+      await auth.require(request, 'admin');
+      const id = coverIdParam(request);
+      const cover = await catalogue.getCover(id);
+      if (!cover) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
+      const covers = await Promise.all((await catalogue.historyOf(cover)).map((item) => coverRecord(services, item)));
+      return reply.header('cache-control', 'private, no-store').send({ id, covers });
     },
   );
 
