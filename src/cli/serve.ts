@@ -1,9 +1,21 @@
 import type { Command } from 'commander';
 import { buildApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { onStopSignal } from './stop-signal.ts';
 
 async function serve(): Promise<void> {
   const config = loadConfig();
+  // A stop signal during start-up (loading, migrations) is kept and acted on once the app is built; a start-up that
+  // does not finish within JACKET_SHUTDOWN_TIMEOUT after it (say, waiting for an unreachable database) is cut.
+  let stopDuringStartup: string | undefined;
+  onStopSignal((signal) => {
+    if (stopDuringStartup) return;
+    stopDuringStartup = signal;
+    setTimeout(() => {
+      process.stderr.write(`jacket: ${signal} during start-up, which did not finish within JACKET_SHUTDOWN_TIMEOUT: exiting\n`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+  });
   const { app, services } = await buildApp(config, { generateAdminToken: true });
   if (services.generatedAdminToken) {
     // Shown once: only its hash is stored.
@@ -38,8 +50,9 @@ async function serve(): Promise<void> {
     app.log.info('shut down cleanly');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  onStopSignal((signal) => void shutdown(signal));
+  // Stopped while starting: close what was opened, never listen.
+  if (stopDuringStartup) return shutdown(stopDuringStartup);
   await app.listen({ port: config.port, host: config.host });
 }
 
