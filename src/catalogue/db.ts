@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresAdapter, sql, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import { migrations } from './migrations/index.ts';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import type { Database } from './schema.ts';
 
 export type CatalogueDb = Kysely<Database>;
@@ -117,6 +117,13 @@ async function runMigrations(db: CatalogueDb): Promise<void> {
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');
+  // An older Jacket on a catalogue a newer one migrated: refuse plainly (nothing was changed), a downgrade is a restore.
+  const unknown = /previously executed migration (\S+) is missing/.exec(String((error as Error | undefined)?.message ?? ''));
+  if (unknown) {
+    throw new ConfigError(
+      `the catalogue was upgraded by a newer Jacket (its migration ${unknown[1]} is unknown to this version): run that version or newer, or restore the backup taken before the upgrade`,
+    );
+  }
   if (error || failed) {
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
   }
