@@ -173,7 +173,7 @@ function identifiersFromForm(form: FormData): IdentifierInput[] {
 }
 
 export async function openLibraryRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const { catalogue, delivery, auth, ingest, config } = services;
+  const { catalogue, delivery, auth, ingest } = services;
 
   /** Per-dialect hook for rate limits on identifier lookups (issue 4 installs it). */
   const beforeLookup = services.hooks.openLibraryLookup;
