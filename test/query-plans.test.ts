@@ -212,3 +212,28 @@ if (TEST_DATABASE_URL) {
     });
   }
 }
+
+describe('bulk linking on SQLite', () => {
+  test('linking covers to their editions reads each chunk through the primary key, not every cover not linked yet', async () => {
+    const db = await openDatabase({ sqlitePath: path.join(await makeTempDir('jacket-plans-'), 'catalogue.sqlite') });
+    try {
+      await migrateToLatest(db);
+      const numbers = sql.raw(`with recursive n(n) as (select 1 union all select n + 1 from n where n < 5000) select n from n`);
+      await sql`insert into covers (id, category, olid, blob_key, sha256, mime, width, height, byte_size, created_at, modified_at, deleted, status)
+        select n, 'b', null, 'k' || n, 'h' || n, 'image/jpeg', 10, 10, 100, 1000, 1000, 0, 'approved' from (${numbers}) as t`.execute(db);
+      const recorder = recording(db);
+      const links = Array.from({ length: 50 }, (_, i) => ({ coverId: 100 + i, olid: `OL${100 + i}M`, kind: 'edition' as const }));
+      const { linked } = await new CoverCatalogue(recorder.db).linkCovers(recorder.db, links);
+      assert.equal(linked, 50);
+      const updates = recorder.statements.filter((statement) => /^update "covers"/i.test(statement.sql));
+      assert.ok(updates.length > 0);
+      for (const statement of updates) {
+        const { rows } = await db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${statement.sql}`, [...statement.parameters]));
+        // By id (the primary key's index), never through the olid index's entries for "not linked".
+        assert.ok(rows.some((row) => /^SEARCH covers USING .*\(id=\?\)$/.test(row.detail)), rows.map((row) => row.detail).join('; '));
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+});

@@ -389,8 +389,10 @@ export class CoverCatalogue {
     }
     const toLink = inIdOrder.filter((link) => existing.get(link.coverId) === null);
     await ensureEntities(trx, new Map(toLink.map((link) => [link.olid, link.kind])), now);
-    // One UPDATE per chunk, the entity and category chosen per id; `olid IS NULL` again, in case another writer
-    // linked one of them since the read above.
+    // One UPDATE per chunk, the entity and category chosen per id; "not linked" again, in case another writer linked
+    // one of them since the read above. Written as coalesce(olid, '') = '', never as `olid IS NULL`: SQLite would
+    // answer that through the olid index, reading every cover not linked yet for each chunk (22 ms a chunk at 300,000
+    // covers, quadratic over an import) instead of the chunk's ids through the primary key (0.35 ms).
     for (const chunk of inChunks(toLink, 200)) {
       const olidCase = sql.join(chunk.map((link) => sql`WHEN ${link.coverId} THEN ${link.olid}`), sql` `);
       const categoryCase = sql.join(chunk.map((link) => sql`WHEN ${link.coverId} THEN ${CATEGORY_FOR_KIND[link.kind]}`), sql` `);
@@ -398,7 +400,7 @@ export class CoverCatalogue {
         .updateTable('covers')
         .set({ olid: sql<string>`CASE id ${olidCase} END`, category: sql<Category>`CASE id ${categoryCase} END` })
         .where('id', 'in', chunk.map((link) => link.coverId))
-        .where('olid', 'is', null)
+        .where(sql`coalesce(olid, '')`, '=', '')
         .returning('id')
         .execute();
       linked += done.length;
