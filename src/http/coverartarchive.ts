@@ -88,8 +88,8 @@ const invalidSegment = (segment: string) =>
   new JacketError(400, 'invalid_request', `"${segment.slice(0, 60)}" is not front, back or an image id, optionally with -250, -500 or -1200.`);
 
 /** OPTIONS came with HTTP/1.1; the original answers it over HTTP/1.0 with 501, as RFC 9110 allows for an unknown method. */
-function refuseOptionsOverHttp10(request: FastifyRequest): void {
-  if (request.raw.httpVersion === '1.0') throw new JacketError(501, 'not_implemented', 'OPTIONS is not a method of HTTP/1.0.');
+function optionsOverHttp10(request: FastifyRequest): JacketError | undefined {
+  return request.raw.httpVersion === '1.0' ? new JacketError(501, 'not_implemented', 'OPTIONS is not a method of HTTP/1.0.') : undefined;
 }
 
 /**
@@ -99,7 +99,8 @@ function refuseOptionsOverHttp10(request: FastifyRequest): void {
 export function asteriskOptions(request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
   const target = request.url.split('?')[0]!;
   if (!target.startsWith('*') && !target.startsWith('/*')) return undefined;
-  if (request.raw.httpVersion === '1.0') return sendText(reply, 501, 'OPTIONS is not a method of HTTP/1.0.');
+  const refused = optionsOverHttp10(request);
+  if (refused) return sendText(reply, refused.status, refused.message);
   if (target !== '*' && target !== '/*') return sendText(reply, 400, 'Only * alone asks about the whole server.');
   return reply.code(200).header('allow', ALLOW).header('access-control-allow-methods', ALLOW).send();
 }
@@ -283,7 +284,8 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
             request,
             reply,
             async () => {
-              refuseOptionsOverHttp10(request);
+              const refused = optionsOverHttp10(request);
+              if (refused) throw refused;
               mbidOf(request.params.mbid ?? '');
               const file = request.params.file;
               if (file !== undefined && file !== '' && !isArtSegment(file)) throw invalidSegment(file);
