@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { form, makeImage } from './helpers/images.ts';
+import { uploadReleaseImage } from './helpers/library-apis.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '353710ec-1509-4df9-8ce2-9bd5011e3b80';
@@ -41,16 +41,6 @@ describe('coverart_redirect test suite, against Jacket', () => {
     return jacket.get(path, { method, headers: { ...jacket.admin, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   }
 
-  async function upload(types: string): Promise<number> {
-    const response = await jacket.get(`/api/v1/releases/${RELEASE}/images`, {
-      method: 'POST',
-      headers: jacket.admin,
-      body: form({ types, file: { bytes: await makeImage(600, 600), filename: 'cover.jpg' } }),
-    });
-    assert.equal(response.status, 201, await response.clone().text());
-    return (await response.json()).id;
-  }
-
   function fileBase(base = jacket.url): string {
     return `${base}/download/mbid-${RELEASE}`;
   }
@@ -61,6 +51,16 @@ describe('coverart_redirect test suite, against Jacket', () => {
     assert.equal(response.headers.get('location'), location, path);
     assert.equal(await response.text(), `See: ${location}\n`, path);
     assert.equal(response.headers.get('access-control-allow-origin'), '*', path);
+  }
+
+  /** `{request}/{name}` with and without `.jpg`, and each thumbnail size with and without it, redirect to `{expected}…`. */
+  async function verifyRedirects(request: string, name: string, expected: string): Promise<void> {
+    await verifyRedirect(`${request}/${name}`, `${expected}.jpg`);
+    await verifyRedirect(`${request}/${name}.jpg`, `${expected}.jpg`);
+    for (const size of [250, 500, 1200]) {
+      await verifyRedirect(`${request}/${name}-${size}`, `${expected}_thumb${size}.jpg`);
+      await verifyRedirect(`${request}/${name}-${size}.jpg`, `${expected}_thumb${size}.jpg`);
+    }
   }
 
   async function verifyText(path: string, status: number, text: string): Promise<void> {
@@ -76,33 +76,19 @@ describe('coverart_redirect test suite, against Jacket', () => {
     // Back; release 2 (1976) is in the same group with no art.
     assert.equal((await write('PUT', `/api/v1/releases/${RELEASE}`, { releaseGroup: GROUP, date: '2012' })).status, 201);
     assert.equal((await write('PUT', `/api/v1/releases/${RELEASE_WITHOUT_ART}`, { releaseGroup: GROUP, date: '1976' })).status, 201);
-    frontId = await upload('Front,Booklet');
-    backId = await upload('Back');
+    frontId = await uploadReleaseImage(jacket, RELEASE, 'Front,Booklet');
+    backId = await uploadReleaseImage(jacket, RELEASE, 'Back');
   });
   after(() => jacket.close());
 
   test('front: 404 text for a release without art, 307 to the file or thumbnail, extension and size suffixes', async () => {
     await verifyText(`/release/${RELEASE_WITHOUT_ART}/front`, 404, `No front cover image found for release with identifier ${RELEASE_WITHOUT_ART}`);
-    const expected = `${fileBase()}/mbid-${RELEASE}-${frontId}`;
-    const request = `/release/${RELEASE}`;
-    await verifyRedirect(`${request}/front`, `${expected}.jpg`);
-    await verifyRedirect(`${request}/front.jpg`, `${expected}.jpg`);
-    for (const size of [250, 500, 1200]) {
-      await verifyRedirect(`${request}/front-${size}`, `${expected}_thumb${size}.jpg`);
-      await verifyRedirect(`${request}/front-${size}.jpg`, `${expected}_thumb${size}.jpg`);
-    }
+    await verifyRedirects(`/release/${RELEASE}`, 'front', `${fileBase()}/mbid-${RELEASE}-${frontId}`);
   });
 
   test('back: the same rules', async () => {
     await verifyText(`/release/${RELEASE_WITHOUT_ART}/back`, 404, `No back cover image found for release with identifier ${RELEASE_WITHOUT_ART}`);
-    const expected = `${fileBase()}/mbid-${RELEASE}-${backId}`;
-    const request = `/release/${RELEASE}`;
-    await verifyRedirect(`${request}/back`, `${expected}.jpg`);
-    await verifyRedirect(`${request}/back.jpg`, `${expected}.jpg`);
-    for (const size of [250, 500, 1200]) {
-      await verifyRedirect(`${request}/back-${size}`, `${expected}_thumb${size}.jpg`);
-      await verifyRedirect(`${request}/back-${size}.jpg`, `${expected}_thumb${size}.jpg`);
-    }
+    await verifyRedirects(`/release/${RELEASE}`, 'back', `${fileBase()}/mbid-${RELEASE}-${backId}`);
   });
 
   test('an image by id: 404 text for an id not on the release, 307 for the image and its thumbnails', async () => {
@@ -132,14 +118,8 @@ describe('coverart_redirect test suite, against Jacket', () => {
   test('release groups: 404 text without art, front and its thumbnails from the chosen release, the index', async () => {
     await verifyText(`/release-group/${GROUP_WITHOUT_ART}`, 404, 'No cover art found for release group');
     await verifyText(`/release-group/${GROUP_WITHOUT_ART}/front`, 404, 'No cover art found for release group');
-    const expected = `${fileBase()}/mbid-${RELEASE}-${frontId}`;
     const request = `/release-group/${GROUP}`;
-    await verifyRedirect(`${request}/front`, `${expected}.jpg`);
-    await verifyRedirect(`${request}/front.jpg`, `${expected}.jpg`);
-    for (const size of [250, 500, 1200]) {
-      await verifyRedirect(`${request}/front-${size}`, `${expected}_thumb${size}.jpg`);
-      await verifyRedirect(`${request}/front-${size}.jpg`, `${expected}_thumb${size}.jpg`);
-    }
+    await verifyRedirects(request, 'front', `${fileBase()}/mbid-${RELEASE}-${frontId}`);
     await verifyRedirect(request, `${fileBase()}/index.json`);
     await verifyRedirect(`${request}/`, `${fileBase()}/index.json`);
   });
@@ -200,12 +180,7 @@ describe('coverart_redirect behaviour its suite does not cover, as its code does
 
   before(async () => {
     jacket = await startJacket();
-    const response = await jacket.get(`/api/v1/releases/${RELEASE}/images`, {
-      method: 'POST',
-      headers: jacket.admin,
-      body: form({ types: 'Front', file: { bytes: await makeImage(600, 600), filename: 'cover.jpg' } }),
-    });
-    frontId = (await response.json()).id;
+    frontId = await uploadReleaseImage(jacket, RELEASE, 'Front');
     await jacket.get(`/api/v1/releases/${RELEASE}`, {
       method: 'PUT',
       headers: { ...jacket.admin, 'content-type': 'application/json' },

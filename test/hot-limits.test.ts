@@ -7,19 +7,13 @@ import { FoldedCounters, FOLD_INTERVAL_MS } from '../src/limits/fold.ts';
 import { RateLimiter } from '../src/limits/rate.ts';
 import { RedisLimitStore } from '../src/limits/redis.ts';
 import { redisPrefix, TEST_REDIS_URL } from './helpers/backends.ts';
-import { form, makeImage } from './helpers/images.ts';
-import { uploadBookCover } from './helpers/library-apis.ts';
+import { makeImage } from './helpers/images.ts';
+import { createKey, freshWindow, uploadBookCover, uploadReleaseImage } from './helpers/library-apis.ts';
 import { RawClient, type RawResponse } from './helpers/raw-client.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: covers.example\r\n${extra}\r\n`;
 const header = (response: RawResponse, name: string) => response.headers.get(name)?.[0];
-
-/** Fixed windows are aligned to the clock: start a counting test early in one, so it never straddles two. */
-async function freshWindow(windowMs: number, needMs = 10_000): Promise<void> {
-  const left = windowMs - (Date.now() % windowMs);
-  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
 
 describe('identifier lookups under the per-address limit, answered from memory', () => {
   let jacket: RunningJacket;
@@ -82,8 +76,7 @@ describe('identifier lookups under the per-address limit, answered from memory',
   });
 
   test('a client with credentials goes to the routes: a key lifts the limit there', async () => {
-    const response = await jacket.get('/api/v1/keys', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'OPAC' }) });
-    const { key } = await response.json();
+    const { key } = await createKey(jacket);
     const lifted = await jacket.get('/b/isbn/0385472579-M.jpg', { headers: { authorization: `Bearer ${key}` } });
     assert.equal(lifted.status, 200);
     const client = await RawClient.connect(jacket.url);
@@ -103,15 +96,8 @@ describe('keyed URLs and archive files, answered from memory', () => {
   before(async () => {
     jacket = await startJacket();
     await uploadBookCover(jacket, { isbn: '0385472579' });
-    const created = await (await jacket.get('/api/v1/keys', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'OPAC' }) })).json();
-    key = created.key;
-    keyId = created.id;
-    const uploaded = await jacket.get(`/api/v1/releases/${release}/images`, {
-      method: 'POST',
-      headers: jacket.admin,
-      body: form({ types: 'Front', file: { bytes: await makeImage(900, 900), filename: 'front.jpg' } }),
-    });
-    imageId = (await uploaded.json()).id;
+    ({ key, id: keyId } = await createKey(jacket));
+    imageId = await uploadReleaseImage(jacket, release, 'Front', await makeImage(900, 900));
   });
   after(() => jacket.close());
 
@@ -163,12 +149,7 @@ describe('Cover Art Archive redirects to files, answered from memory', () => {
 
   before(async () => {
     jacket = await startJacket();
-    const uploaded = await jacket.get(`/api/v1/releases/${release}/images`, {
-      method: 'POST',
-      headers: jacket.admin,
-      body: form({ types: 'Front', file: { bytes: await makeImage(600, 600), filename: 'front.jpg' } }),
-    });
-    imageId = (await uploaded.json()).id;
+    imageId = await uploadReleaseImage(jacket, release, 'Front');
   });
   after(() => jacket.close());
 

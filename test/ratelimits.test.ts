@@ -3,15 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import Fastify from 'fastify';
 import { errorBody } from '../src/http/common.ts';
 import { form, makeImage } from './helpers/images.ts';
+import { freshWindow } from './helpers/library-apis.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
 const FIVE_MINUTES = 300_000;
 
-/** Fixed windows are aligned to the clock: start a counting test early in one, so it never straddles two. */
-async function freshWindow(windowMs: number, needMs = 10_000): Promise<void> {
-  const left = windowMs - (Date.now() % windowMs);
-  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
-}
 
 async function createKey(jacket: RunningJacket, name: string): Promise<{ key: string; id: string }> {
   const response = await jacket.get('/api/v1/keys', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/json' }, body: JSON.stringify({ name }) });

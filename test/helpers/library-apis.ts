@@ -24,3 +24,29 @@ export function rawGet(jacket: RunningJacket, path: string, headers: Record<stri
     request.on('error', reject);
   });
 }
+
+/** Add an image to a release through the Cover Art Archive write API (the release is made if new); its id. */
+export async function uploadReleaseImage(jacket: RunningJacket, mbid: string, types: string, bytes?: Buffer): Promise<number> {
+  const response = await jacket.get(`/api/v1/releases/${mbid}/images`, {
+    method: 'POST',
+    headers: jacket.admin,
+    body: form({ types, file: { bytes: bytes ?? (await makeImage(600, 600)), filename: 'cover.jpg' } }),
+  });
+  const body = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(body));
+  return body.id;
+}
+
+/** A developer key made by the administrator: its secret and public id. */
+export async function createKey(jacket: RunningJacket, fields: Record<string, unknown> = { name: 'OPAC' }): Promise<{ key: string; id: string }> {
+  const response = await jacket.get('/api/v1/keys', { method: 'POST', headers: { ...jacket.admin, 'content-type': 'application/json' }, body: JSON.stringify(fields) });
+  const body = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(body));
+  return body;
+}
+
+/** Fixed windows are aligned to the clock: start a counting test early in one, so it never straddles two. */
+export async function freshWindow(windowMs: number, needMs = 10_000): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
