@@ -103,6 +103,28 @@ async function multipart(bytes: Buffer): Promise<{ body: Buffer; contentType: st
 let token = '';
 const uploaded = new Map<number, Buffer>();
 
+
+/** An upload whose first half is sent at once and whose second half only once `between` has resolved: an upload in flight. */
+function uploadInTwoHalves(
+  upload: { token: string; requestId: string; body: Buffer; contentType: string },
+  between: () => Promise<void>,
+): Promise<{ status: number; body: string }> {
+  const { token, requestId, body, contentType } = upload;
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port: Number(env.PORT), method: 'POST', path: '/b/upload2', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': body.length, 'x-request-id': requestId } },
+      (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
+    request.on('error', reject);
+    request.write(body.subarray(0, body.length >> 1));
+    between().then(() => request.end(body.subarray(body.length >> 1)), reject);
+  });
+}
+
 test('the image: non-root user, data volume, settings, exec-form command, health check on /readyz, size', () => {
   assert.notEqual(userspec().split(':')[0], '0', 'runs as a non-root user');
   assert.equal(config.User, 'node');
@@ -170,19 +192,9 @@ test('its command under chroot, SIGTERM with an upload in flight: the upload com
   const server = await run();
   const image = await noise();
   const { body, contentType } = await multipart(image);
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const request = http.request(
-      { host: '127.0.0.1', port: Number(env.PORT), method: 'POST', path: '/b/upload2', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, 'content-length': body.length, 'x-request-id': 'image-upload-in-flight' } },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-      },
-    );
-    request.on('error', reject);
-    request.write(body.subarray(0, body.length >> 1));
-    void waitFor(() => server.out.some((line) => line.includes('shutting down')), 'the shutdown to start').then(() => request.end(body.subarray(body.length >> 1)), reject);
-  });
+  const answer = uploadInTwoHalves({ token, requestId: 'image-upload-in-flight', body, contentType }, () =>
+    waitFor(() => server.out.some((line) => line.includes('shutting down')), 'the shutdown to start'),
+  );
   await waitFor(() => server.out.some((line) => line.includes('"reqId":"image-upload-in-flight"')), 'the upload to reach the server');
   server.child.kill('SIGTERM');
   const result = await answer;
@@ -236,23 +248,10 @@ test('podman run: PID 1 is the server, the named volume keeps the data, the heal
     const image = await noise();
     const { body, contentType } = await multipart(image);
     let stopper: ChildProcess | undefined;
-    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = http.request(
-        { host: '127.0.0.1', port: Number(env.PORT), method: 'POST', path: '/b/upload2', headers: { authorization: `Bearer ${printed}`, 'content-type': contentType, 'content-length': body.length, 'x-request-id': 'podman-upload-in-flight' } },
-        (response) => {
-          let text = '';
-          response.on('data', (chunk) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-        },
-      );
-      request.on('error', reject);
-      request.write(body.subarray(0, body.length >> 1));
-      void waitFor(() => logs().includes('"reqId":"podman-upload-in-flight"'), 'the upload to reach the server')
-        .then(() => {
-          stopper = spawn('podman', [...PODMAN.global, 'stop', '-t', '10', name], { stdio: 'ignore' });
-          return waitFor(() => logs().includes('shutting down'), 'the shutdown to start');
-        })
-        .then(() => request.end(body.subarray(body.length >> 1)), reject);
+    const answer = uploadInTwoHalves({ token: printed, requestId: 'podman-upload-in-flight', body, contentType }, async () => {
+      await waitFor(() => logs().includes('"reqId":"podman-upload-in-flight"'), 'the upload to reach the server');
+      stopper = spawn('podman', [...PODMAN.global, 'stop', '-t', '10', name], { stdio: 'ignore' });
+      await waitFor(() => logs().includes('shutting down'), 'the shutdown to start');
     });
     const result = await answer;
     assert.equal(result.status, 200, result.body);
