@@ -21,6 +21,9 @@ describe('route groups', () => {
     ['GET', '/api/v1/moderation/images/1/image'],
     ['POST', '/api/v1/mirror/covers/1/refresh'],
     ['DELETE', '/api/v1/mirror/releases/not-a-uuid'],
+    ['PUT', '/api/v1/releases/not-a-uuid'],
+    ['POST', '/api/v1/releases/not-a-uuid/images'],
+    ['PATCH', '/api/v1/images/1'],
   ];
 
   test('an administrator route refuses a stranger with 401 before reading a broken body', async () => {
