@@ -17,6 +17,7 @@ import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlib
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
+import { iiifRoutes } from './http/iiif.ts';
 import { HotResponses } from './http/hot-responses.ts';
 import { createServices, type Services, type ServicesOptions } from './services.ts';
 import { installOperations, operationsServerOptions } from './http/operations.ts';
@@ -68,7 +69,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   app.setErrorHandler((error, request, reply) => {
     const rendered = errorBody(error);
-    if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
+    // 501 is a valid request for something not offered (a IIIF rotation by 45°): the client's to know, not a fault.
+    if (rendered.status >= 500 && rendered.status !== 501) request.log.error({ err: error }, 'request failed');
     const body = rendered.status < 500 && UPLOAD_ROUTE.test(request.routeOptions.url ?? '') ? uploadErrorBody(rendered.body) : rendered.body;
     return reply.code(rendered.status).headers(rendered.headers).send(body);
   });
@@ -109,6 +111,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await coverImageRoutes(app, services);
   await booksApiRoutes(app, services);
   await readApiRoutes(app, services);
+  await iiifRoutes(app, services);
 
   app.addHook('onClose', async () => services.close());
   hot.install(app);
