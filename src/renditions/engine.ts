@@ -200,6 +200,11 @@ export class RenditionEngine {
     return make(source);
   }
 
+  /** Bytes held by the memory cache now (never more than JACKET_RENDITION_CACHE_MB). */
+  get cachedBytes(): number {
+    return this.memory?.calculatedSize ?? 0;
+  }
+
   /** Bytes made by `transient` that are in memory now, under their key. */
   cachedTransient(key: string): Buffer | undefined {
     const bytes = this.memory?.get(key);
