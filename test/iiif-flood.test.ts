@@ -2,8 +2,8 @@
 // limit) and 503 (the image queue is full), nothing is written to the blob store, and memory stays bounded.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { form, makeImage } from './helpers/images.ts';
-import { createKey, freshWindow } from './helpers/library-apis.ts';
+import { makeImage } from './helpers/images.ts';
+import { createKey, freshWindow, uploadBookCover } from './helpers/library-apis.ts';
 import { listFiles, startJacket, type RunningJacket } from './helpers/server.ts';
 
 const CACHE_BYTES = 2 * 1024 * 1024;
@@ -14,8 +14,7 @@ describe('a flood of distinct IIIF sizes', () => {
 
   before(async () => {
     jacket = await startJacket({ JACKET_IIIF_RATE_LIMIT: '30/10m', JACKET_IMAGE_CONCURRENCY: '1', JACKET_IMAGE_QUEUE: '2', JACKET_RENDITION_CACHE_MB: '2' });
-    const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes: await makeImage(2000, 3000), type: 'image/jpeg' } }) });
-    base = `/iiif/3/cover-${(await response.json()).id}`;
+    base = `/iiif/3/cover-${await uploadBookCover(jacket, {}, await makeImage(2000, 3000))}`;
     // Warm up: the listed sizes are made and stored as on every other route.
     for (const width of [39, 180, 333]) assert.equal((await jacket.get(`${base}/full/${width},/0/default.jpg`)).status, 200);
     await jacket.services.renditions.flush();

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import sharp from 'sharp';
 import { SCREENSHOTS, screenshots, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
-import { form, makeImage } from './helpers/images.ts';
-import { uploadReleaseImage } from './helpers/library-apis.ts';
+import { makeImage } from './helpers/images.ts';
+import { uploadBookCover, uploadReleaseImage } from './helpers/library-apis.ts';
 import type { RunningJacket } from './helpers/server.ts';
 
 /** A tall cover with some detail to zoom into: stripes and a grid of dots on a coloured ground. */
@@ -32,8 +32,7 @@ describe('the deep view in a real browser', () => {
   });
 
   test('the cover page opens the original in OpenSeadragon, which loads tiles, finer ones when zoomed in', async () => {
-    const upload = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ data: { bytes: await detailedCover(1600, 2400), type: 'image/jpeg' } }) });
-    const id = (await upload.json()).id;
+    const id = await uploadBookCover(jacket, {}, await detailedCover(1600, 2400));
     const page = await browser.page();
     const tiles: Array<{ status: number; regionWidth: number; width: number }> = [];
     page.on('response', (response) => {
