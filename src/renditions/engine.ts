@@ -176,15 +176,16 @@ export class RenditionEngine {
     return file !== undefined && !existsSync(file);
   }
 
-  /**
-   * A store on a local disk hands libvips the original's path: it reads the file on its own thread, so a miss makes
-   * no 250 KB-ish copy in JavaScript memory (garbage for the GC) and no chain of fs calls through the main thread
-   * before the image work can start (measured on the misses bench: about 1.5 ms less per request, less GC).
-   */
   private render(original: OriginalRef, target: Dimensions, format: RenditionFormat): Promise<Buffer> {
     return this.fromOriginal(original, (source) => renderRendition(source, target, format));
   }
 
+  /**
+   * Make something from an original. A store on a local disk hands libvips the original's path: it reads the file on
+   * its own thread, so a miss makes no 250 KB-ish copy in JavaScript memory (garbage for the GC) and no chain of fs
+   * calls through the main thread before the image work can start (measured on the misses bench: about 1.5 ms less
+   * per request, less GC).
+   */
   private async fromOriginal(original: OriginalRef, make: (source: Buffer | string) => Promise<Buffer>): Promise<Buffer> {
     const file = this.blobs.localPath?.(original.blobKey);
     if (file !== undefined) {
