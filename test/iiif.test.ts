@@ -136,6 +136,9 @@ describe('IIIF Image API 3.0', () => {
     }
     const escaped = await jacket.get(`/iiif/3/cover%2D${squares}/full/max/0/default.jpg`);
     assert.equal(escaped.status, 200);
+    // Named as Jacket writes it wherever an identifier is sent back.
+    assert.match(escaped.headers.get('link')!, new RegExp(`<${jacket.url}${base}/full/max/0/default.jpg>;rel="canonical"`));
+    assert.equal((await (await jacket.get(`/iiif/3/cover-0${squares}/info.json`)).json()).id, `${jacket.url}${base}`);
   });
 
   test('the whole image at max is the right image, its squares where they were', async () => {

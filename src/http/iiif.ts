@@ -23,6 +23,8 @@ interface ListedSize extends Dimensions {
 
 /** The image an identifier names, with the sizes Jacket makes of it anyway. */
 interface IiifImage {
+  /** Its identifier as Jacket writes it (`cover-12`, whatever zeros or escapes the request had). */
+  identifier: string;
   image: DeliveredImage;
   lastModified: number;
   sizes: ListedSize[];
@@ -58,7 +60,7 @@ export async function iiifRoutes(app: FastifyInstance, services: Services): Prom
           ...openLibrarySize(cover.width, cover.height, size),
           etag: (format: RenditionFormat) => sizeTag(cover.id, size, format),
         }));
-        return { image: cover, lastModified: cover.createdAt, sizes: distinctSizes(sizes) };
+        return { identifier: `cover-${cover.id}`, image: cover, lastModified: cover.createdAt, sizes: distinctSizes(sizes) };
       }
     }
     if (match && id !== undefined && match[1] === 'caa') {
@@ -68,7 +70,7 @@ export async function iiifRoutes(app: FastifyInstance, services: Services): Prom
           ...fitLongestSide(image.width, image.height, size),
           etag: (format: RenditionFormat) => thumbnailTag(image, size, format),
         }));
-        return { image, lastModified: image.createdAt, sizes: distinctSizes(sizes) };
+        return { identifier: `caa-${image.id}`, image, lastModified: image.createdAt, sizes: distinctSizes(sizes) };
       }
     }
     throw new JacketError(404, 'not_found', `There is no image ${identifier.slice(0, 60)}: identifiers are cover-{id} and caa-{imageId}.`);
@@ -84,7 +86,7 @@ export async function iiifRoutes(app: FastifyInstance, services: Services): Prom
     { schema: { tags: ['IIIF'], summary: 'Image information (IIIF Image API 3.0, level 2)' } },
     async (request, reply) => {
       const found = await find(request.params.identifier);
-      const body = JSON.stringify(imageInformation(serviceId(request, request.params.identifier), found.image, found.sizes, limits));
+      const body = JSON.stringify(imageInformation(serviceId(request, found.identifier), found.image, found.sizes, limits));
       // JSON-LD only when asked for; plain JSON otherwise, with the context as a link (specification §5.1).
       const jsonLd = /application\/ld\+json/i.test(request.headers.accept ?? '');
       const type = jsonLd ? `application/ld+json;profile="${CONTEXT}"` : 'application/json';
@@ -108,7 +110,7 @@ export async function iiifRoutes(app: FastifyInstance, services: Services): Prom
       const { image } = found;
       const rendering = planRendering(asked, image, limits);
       const canonical = canonicalPath(rendering, image, limits);
-      reply.header('link', `<${PROFILE_URI}>;rel="profile", <${serviceId(request, identifier)}/${canonical}>;rel="canonical"`);
+      reply.header('link', `<${PROFILE_URI}>;rel="profile", <${serviceId(request, found.identifier)}/${canonical}>;rel="canonical"`);
       const format: RenditionFormat | undefined = asked.format === 'jpg' ? 'jpeg' : asked.format === 'png' ? undefined : asked.format;
       const listed = found.sizes.find((listedSize) => listedSize.width === rendering.size.width && listedSize.height === rendering.size.height);
       if (listed && format && isPlainResize(rendering, image)) {
