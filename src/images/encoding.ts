@@ -16,6 +16,9 @@ export interface EncoderSettings {
   avif: AvifOptions;
 }
 
+/** M's and L's JPEG: q92 progressive with trellis quantisation (its bytes nearer q90's, its SSIM q92's). */
+const TRELLIS_Q92: JpegOptions = { quality: 92, progressive: true, trellisQuantisation: true, overshootDeringing: true, optimiseScans: true };
+
 /**
  * Every rendition's encoder settings, by the rendition's longest side (the first tier whose `upTo` it fits).
  * Chosen with `node bench/quality.ts` (BENCHMARKS.md, "Rendition quality"): per tier, the JPEG at or above the
@@ -45,7 +48,7 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     settings: {
       shrinkOnLoad: false,
       sharpenSigma: 0,
-      jpeg: { quality: 92, progressive: true, trellisQuantisation: true, overshootDeringing: true, optimiseScans: true },
+      jpeg: TRELLIS_Q92,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0' },
     },
@@ -57,7 +60,7 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     settings: {
       shrinkOnLoad: false,
       sharpenSigma: 0,
-      jpeg: { quality: 92, progressive: true, trellisQuantisation: true, overshootDeringing: true, optimiseScans: true },
+      jpeg: TRELLIS_Q92,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0', bitdepth: 10 },
     },
