@@ -16,8 +16,12 @@ export interface EncoderSettings {
   avif: AvifOptions;
 }
 
-/** M's and L's JPEG: q92 progressive with trellis quantisation (its bytes nearer q90's, its SSIM q92's). */
-const TRELLIS_Q92: JpegOptions = { quality: 92, progressive: true, trellisQuantisation: true, overshootDeringing: true, optimiseScans: true };
+/**
+ * M's, L's and 1200's JPEG: q91 progressive, just above the coverstore's SSIM at 0.95× its bytes. Trellis quantisation
+ * (q92) reached the same SSIM at 0.92× but cost 4–6× the CPU of a whole L rendition (75–95 ms against 16 ms before
+ * this tier), CPU every miss pays; plain q91 progressive costs 1.4×.
+ */
+const PROGRESSIVE_Q91: JpegOptions = { quality: 91, progressive: true };
 
 /**
  * Every rendition's encoder settings, by the rendition's longest side (the first tier whose `upTo` it fits).
@@ -41,14 +45,13 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
   },
   {
     // M, the Cover Art Archive's 250 and the keyed medium size. Gentle shrink-on-load (leaving Lanczos at least 2×)
-    // lifts M's SSIM from 0.969 to 0.975 at the same bytes. Trellis quantisation buys the higher quality's SSIM at
-    // 0.9× of the coverstore's bytes. AVIF: effort 0–2 did not reach the coverstore's SSIM at 0.6× its bytes;
-    // effort 3 does, at about a third of effort 4's time.
+    // lifts M's SSIM from 0.969 to 0.975 at the same bytes. AVIF: effort 0–2 did not reach the coverstore's SSIM at
+    // 0.6× its bytes; effort 3 does, at about a third of effort 4's time.
     upTo: 400,
     settings: {
       shrinkOnLoad: false,
       sharpenSigma: 0,
-      jpeg: TRELLIS_Q92,
+      jpeg: PROGRESSIVE_Q91,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0' },
     },
@@ -60,19 +63,19 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     settings: {
       shrinkOnLoad: false,
       sharpenSigma: 0,
-      jpeg: TRELLIS_Q92,
+      jpeg: PROGRESSIVE_Q91,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0', bitdepth: 10 },
     },
   },
   {
-    // The Cover Art Archive's 1200: trellis would cost three times the encode time of these large renditions, so
-    // plain progressive one step up instead (SSIM above the coverstore's at 0.94× its bytes); AVIF at effort 2.
+    // The Cover Art Archive's 1200: WebP a step up; AVIF at effort 2, since effort 3 on these large renditions costs
+    // about half a second.
     upTo: Infinity,
     settings: {
       shrinkOnLoad: false,
       sharpenSigma: 0,
-      jpeg: { quality: 91, progressive: true },
+      jpeg: PROGRESSIVE_Q91,
       webp: { quality: 92, effort: 4 },
       avif: { quality: 75, effort: 2, chromaSubsampling: '4:2:0' },
     },
