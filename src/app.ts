@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
@@ -93,7 +95,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Kept to what assistive technology reads well: no top bar (an unlabelled "explore" field, an image without text),
+  // no deep links (a link inside each operation's expand button), badges at a readable contrast.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { layout: 'BaseLayout', deepLinking: false },
+    theme: { css: [{ filename: 'jacket.css', content: fs.readFileSync(path.join(import.meta.dirname, 'http', 'docs.css'), 'utf8') }] },
+  });
   // A urlencoded body may carry an image (`data=` on upload2), percent-encoded: the same cap as a multipart upload.
   await app.register(formbody, { bodyLimit: services.intake.maxBodyBytes, parser: parseUrlencoded });
   await app.register(multipart);
