@@ -1,5 +1,6 @@
 import { onSessionChange, toggleSignIn } from '../app.js';
-import { api, clear, errorNotice, formatBytes, getToken, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { api, clear, errorNotice, formatBytes, getToken, h, isbnWarning, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { batchPanel } from './upload-batch.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif'];
 const BOOK_IDENTIFIERS = [
@@ -110,12 +111,21 @@ export async function render(main) {
   }
   if (prefillMbid) showKind('release');
 
+  // The server keeps an ISBN with a wrong check digit as typed, so a slip of the finger is caught here instead.
+  const isbnInput = bookFields.querySelector('#isbn');
+  const isbnNote = h('span', { class: 'flag small', id: 'isbn-warning', role: 'status' });
+  isbnInput.after(isbnNote);
+  isbnInput.setAttribute('aria-describedby', 'isbn-help isbn-warning');
+  let acceptedIsbn;
+  isbnInput.addEventListener('input', () => (isbnNote.textContent = isbnInput.value.trim() ? (isbnWarning(isbnInput.value) ?? '') : ''));
+
   // After a success nothing of the sent cover stays in the form: a second click would otherwise upload a duplicate.
   function resetAfterSuccess(kind) {
     fileInput.value = '';
     choose(undefined);
     if (kind === 'release') return; // more images of the same release usually follow
     for (const input of main.querySelectorAll('#book-fields input, #author-fields input')) input.value = '';
+    isbnNote.textContent = '';
   }
 
   async function submit(event) {
@@ -150,6 +160,12 @@ export async function render(main) {
       const olid = main.querySelector('#olid').value.trim();
       if (olid && !(OLID_PATTERN.test(olid) && /M$/i.test(olid))) return fail('The edition id must look like OL7353617M (or stay empty).', main.querySelector('#olid'));
       if (olid) body.append('olid', olid);
+      const isbn = isbnInput.value.trim();
+      const warning = isbn ? isbnWarning(isbn) : undefined;
+      if (warning && acceptedIsbn !== isbn) {
+        acceptedIsbn = isbn;
+        return fail(notice('warn', `${warning} Correct it, or press Upload again to send it as typed.`), isbnInput);
+      }
       for (const [name] of BOOK_IDENTIFIERS) {
         const value = main.querySelector(`#${name}`).value.trim();
         if (value) body.append(name, value);
@@ -214,8 +230,9 @@ export async function render(main) {
 
   clear(
     main,
-    h('h1', {}, 'Upload a cover'),
+    h('h1', {}, 'Upload covers'),
     signInNotice(),
+    h('h2', { class: 'visually-hidden' }, 'One cover'),
     h(
       'form',
       { class: 'panel', id: 'upload-form', novalidate: true, onsubmit: submit },
@@ -225,5 +242,6 @@ export async function render(main) {
       h('button', { type: 'submit' }, 'Upload'),
     ),
     result,
+    batchPanel(),
   );
 }
