@@ -17,6 +17,7 @@ export interface Database {
   caa_edits: CaaEditsTable;
   developer_keys: DeveloperKeysTable;
   pending_cover_links: PendingCoverLinksTable;
+  titles: TitlesTable;
 }
 
 export interface SettingsTable {
@@ -158,5 +159,21 @@ export interface PendingCoverLinksTable {
   cover_id: number;
   olid: string;
   kind: 'edition' | 'work' | 'author';
+  created_at: number;
+}
+/**
+ * A title and its authors, on an edition (`olid`, `cover_id` 0) or on a cover without one (`olid` ''), as identifiers
+ * are attached. The `_words` columns are what the text search indexes (see catalogue/titles.ts).
+ */
+export interface TitlesTable {
+  olid: string;
+  cover_id: number;
+  title: string;
+  /** Author names, one per line. */
+  authors: string;
+  /** Open Library author ids (`OL26320A`), comma-separated. */
+  author_keys: string;
+  title_words: string;
+  author_words: string;
   created_at: number;
 }
