@@ -24,6 +24,7 @@ describe('accessibility of every page', () => {
   function pages(): [string, string][] {
     return [
       ['home', '/'],
+      ['collection', '/ui/collection'],
       ['upload', '/ui/upload'],
       ['moderation', '/ui/moderation'],
       ['keys', '/ui/keys'],

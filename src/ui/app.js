@@ -4,9 +4,11 @@ import { api, clear, clearSession, getRole, getToken, h, setSession } from './li
 
 const ROUTES = [
   { pattern: /^\/$/, module: './pages/home.js', nav: '/' },
+  { pattern: /^\/ui\/collection$/, module: './pages/collection.js', nav: '/ui/collection' },
   { pattern: /^\/ui\/upload$/, module: './pages/upload.js', nav: '/ui/upload' },
   { pattern: /^\/ui\/moderation$/, module: './pages/moderation.js', nav: '/ui/moderation' },
   { pattern: /^\/ui\/keys$/, module: './pages/keys.js', nav: '/ui/keys' },
+  { pattern: /^\/ui\/stats$/, module: './pages/stats.js', nav: '/ui/stats' },
   { pattern: /^\/ui\/cover\/([^/]+)$/, module: './pages/cover.js', nav: '/' },
   { pattern: /^\/ui\/release\/([^/]+)$/, module: './pages/release.js', nav: '/' },
 ];

@@ -31,3 +31,12 @@ export function form(fields: Record<string, string | string[] | { bytes: Buffer;
   }
   return body;
 }
+
+/** A plain typographic cover (title and author on a colour), so screenshots look like a catalogue. */
+export async function bookCoverArt(title: string, author: string, color: string): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="600">
+    <rect width="400" height="600" fill="${color}"/><rect x="24" y="24" width="352" height="552" fill="none" stroke="#f4ecd8" stroke-width="3"/>
+    <text x="200" y="250" font-family="DejaVu Serif" font-size="38" fill="#f4ecd8" text-anchor="middle">${title}</text>
+    <text x="200" y="320" font-family="DejaVu Sans" font-size="20" fill="#f4ecd8" text-anchor="middle">${author}</text></svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
+}

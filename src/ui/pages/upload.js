@@ -92,6 +92,8 @@ export async function render(main) {
   const bookFields = h(
     'div',
     { id: 'book-fields', class: 'grid-fields' },
+    field('title', 'Title', 'optional; found by the collection search'),
+    field('author', 'Author', 'optional; several separated by semicolons'),
     field('olid', 'Open Library edition', 'optional, e.g. OL7353617M'),
     BOOK_IDENTIFIERS.map(([name, label, help]) => field(name, label, help)),
   );
@@ -166,6 +168,9 @@ export async function render(main) {
         acceptedIsbn = isbn;
         return fail(notice('warn', `${warning} Correct it, or press Upload again to send it as typed.`), isbnInput);
       }
+      const title = main.querySelector('#title').value.trim();
+      if (title) body.append('title', title);
+      for (const name of main.querySelector('#author').value.split(';').map((part) => part.trim()).filter(Boolean)) body.append('author', name);
       for (const [name] of BOOK_IDENTIFIERS) {
         const value = main.querySelector(`#${name}`).value.trim();
         if (value) body.append(name, value);
