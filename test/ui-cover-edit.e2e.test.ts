@@ -32,6 +32,14 @@ describe('correcting, replacing and deleting a cover in a real browser', () => {
     assert.equal(followed.headers.get('etag'), `"${coverId}-s"`);
     assert.equal((await jacket.get('/b/isbn/9780306406157-S.jpg?default=false')).status, 404, 'the wrong ISBN no longer finds it');
 
+    // Title and authors are kept for the collection search.
+    await page.getByLabel('Title').fill('Things Fall Apart');
+    await page.getByLabel('Authors').fill('Chinua Achebe');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.locator('dl.facts').getByText('Things Fall Apart').waitFor();
+    const found = await (await jacket.get('/api/v1/covers?q=achebe', { headers: jacket.admin })).json();
+    assert.deepEqual(found.covers.map((cover: { id: number }) => cover.id), [coverId]);
+
     // A bad value is refused with the server's sentence and code; nothing changes.
     await page.getByLabel('OCLC number').fill('not a number');
     await page.getByRole('button', { name: 'Save changes' }).click();
