@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { accessibilityViolations, screenshots, signIn, useJacketInBrowser, PHONE, DESKTOP, type TestBrowser } from './helpers/browser.ts';
-import { uploadBookCover, uploadReleaseImage } from './helpers/library-apis.ts';
+import { createKey, uploadBookCover, uploadReleaseImage } from './helpers/library-apis.ts';
 import type { RunningJacket } from './helpers/server.ts';
 
 const RELEASE = '76df3287-6cda-33eb-8e9a-044b5e15ffdd';
@@ -19,6 +19,7 @@ describe('accessibility of every page', () => {
     await jacket.get(`/api/v1/covers/${coverId}/approve`, { method: 'POST', headers: jacket.admin });
     await uploadBookCover(jacket, { isbn: '9780140449136' }, '#7a3b2e');
     await uploadReleaseImage(jacket, RELEASE, 'Front');
+    await createKey(jacket, { name: 'Town OPAC', contact: 'opac@example.org' });
   });
 
   function pages(): [string, string][] {

@@ -187,6 +187,30 @@ export function urlTable(rows) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'urls' }, h('tbody', {}, rows)));
 }
 
+/**
+ * Ask before something that cannot be undone, in a modal dialog (focus stays inside, Escape cancels). Resolves true
+ * when the person confirms.
+ */
+export function confirmDialog({ title, text, confirm, keep = 'Cancel' }) {
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    const dialog = h(
+      'dialog',
+      { class: 'confirm', 'aria-labelledby': 'confirm-title' },
+      h('h2', { id: 'confirm-title' }, title),
+      h('p', {}, text),
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'bad', onclick: () => finish(true) }, confirm), h('button', { type: 'button', class: 'secondary', onclick: () => finish(false) }, keep)),
+    );
+    dialog.addEventListener('cancel', () => resolve(false));
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
 export function setTitle(text) {
   document.title = `${text} · Jacket`;
 }

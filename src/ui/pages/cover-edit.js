@@ -1,5 +1,5 @@
 // The administrator's tools on a cover page: correct what the cover is of, replace its image, delete it.
-import { api, clear, errorNotice, h, isbnWarning, notice, splitList, upload } from '../lib.js';
+import { api, clear, confirmDialog, errorNotice, h, isbnWarning, notice, splitList, upload } from '../lib.js';
 
 const KINDS = [
   ['isbn', 'ISBN'],
@@ -123,25 +123,23 @@ function replaceForm(cover) {
 }
 
 function deleteControl(cover, rerender) {
-  const confirmButton = h('button', { type: 'button', class: 'bad', id: 'delete-confirm' }, `Delete cover ${cover.id}`);
-  const dialog = h(
-    'dialog',
-    { id: 'delete-dialog', 'aria-labelledby': 'delete-dialog-title' },
-    h('h2', { id: 'delete-dialog-title' }, `Delete cover ${cover.id}?`),
-    h('p', {}, 'It stops being served at once, by its id and by every identifier. This cannot be undone from this page.'),
-    h('div', { class: 'row' }, confirmButton, h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Keep it')),
-  );
   const output = h('div', { id: 'delete-result', 'aria-live': 'polite' });
-  confirmButton.addEventListener('click', async () => {
+  async function remove() {
+    const sure = await confirmDialog({
+      title: `Delete cover ${cover.id}?`,
+      text: 'It stops being served at once, by its id and by every identifier. This cannot be undone from this page.',
+      confirm: `Delete cover ${cover.id}`,
+      keep: 'Keep it',
+    });
+    if (!sure) return;
     const answer = await api(`/api/v1/covers/${cover.id}`, { method: 'DELETE', auth: true });
-    dialog.close();
     if (!answer.ok) {
       clear(output, errorNotice('Not deleted:', answer));
       return;
     }
     await rerender();
-  });
-  return h('div', {}, h('button', { type: 'button', class: 'bad', onclick: () => dialog.showModal() }, 'Delete this cover…'), dialog, output);
+  }
+  return h('div', {}, h('button', { type: 'button', class: 'bad', onclick: remove }, 'Delete this cover…'), output);
 }
 
 /** The panels an administrator gets below the cover's facts. */
