@@ -15,6 +15,7 @@ import { readApiRoutes } from './http/read-api.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
 import { coverRoutes } from './http/api-covers.ts';
+import { statsRoutes } from './http/api-stats.ts';
 import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
@@ -31,6 +32,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const services = await createServices(config, { generateAdminToken: options.generateAdminToken });
   const hot = new HotResponses(services);
   services.hotResponses = hot;
+  services.usage.start(config.statsFlushMs);
   const app = Fastify({
     // Hits on hot image URLs are answered before Fastify routes them (see http/hot-responses.ts). Over TLS Fastify
     // builds its own HTTP/2 server and every request takes the ordinary path.
@@ -114,6 +116,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await keysApiRoutes(app, services);
   await moderationRoutes(app, services);
   await coverRoutes(app, services);
+  await statsRoutes(app, services);
   await coverImageRoutes(app, services);
   await booksApiRoutes(app, services);
   await readApiRoutes(app, services);

@@ -18,6 +18,8 @@ export interface Database {
   developer_keys: DeveloperKeysTable;
   pending_cover_links: PendingCoverLinksTable;
   titles: TitlesTable;
+  usage_days: UsageDaysTable;
+  usage_covers: UsageCoversTable;
 }
 
 export interface SettingsTable {
@@ -176,4 +178,18 @@ export interface TitlesTable {
   title_words: string;
   author_words: string;
   created_at: number;
+}
+
+/** Image requests and renditions made on one UTC day (`2026-12-03`), added to by every instance (src/usage.ts). */
+export interface UsageDaysTable {
+  day: string;
+  requests: number;
+  renditions: number;
+}
+
+/** Requests for one cover on one UTC day: the most requested covers of each flush interval (src/usage.ts). */
+export interface UsageCoversTable {
+  day: string;
+  cover_id: number;
+  requests: number;
 }

@@ -221,6 +221,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       cacheControl: path.key === 'id' ? LONG_CACHE : SHORT_CACHE,
       // A limited lookup is counted on every hit, from memory too; one that a key lifted is not kept there.
       hot: !limited ? ANYONE : presentedCredential(request) ? undefined : WITHIN_IP_LIMIT,
+      coverId: cover.id,
     });
   }
 
