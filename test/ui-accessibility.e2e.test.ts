@@ -29,6 +29,7 @@ describe('accessibility of every page', () => {
       ['upload', '/ui/upload'],
       ['moderation', '/ui/moderation'],
       ['keys', '/ui/keys'],
+      ['stats', '/ui/stats'],
       ['cover', `/ui/cover/${coverId}`],
       ['release', `/ui/release/${RELEASE}`],
       ['not-found', '/ui/no-such-page'],
