@@ -1,6 +1,6 @@
 // The shell: marks the current page in the menu, draws the sign-in control, then hands <main> to the page module
 // named by the path. Every page is a full load of the same shell, so links and the back button just work.
-import { api, clear, clearSession, getRole, getToken, h, setSession } from './lib.js';
+import { api, clear, clearSession, getRole, getToken, h, setSession, setTitle } from './lib.js';
 
 const ROUTES = [
   { pattern: /^\/$/, module: './pages/home.js', nav: '/' },
@@ -102,7 +102,13 @@ async function start() {
   renderSession();
   const main = document.getElementById('main');
   if (!route) {
-    clear(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/' }, 'Back to the home page')));
+    setTitle('Page not found');
+    clear(
+      main,
+      h('h1', {}, 'Page not found'),
+      h('p', {}, 'There is no page at ', h('code', {}, path), '. The address may be mistyped, or the page may have moved.'),
+      h('ul', {}, h('li', {}, h('a', { href: '/' }, 'Find a cover from the home page')), h('li', {}, h('a', { href: '/ui/collection' }, 'Browse the collection'))),
+    );
     return;
   }
   const match = route.pattern.exec(path);
