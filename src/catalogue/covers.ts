@@ -645,9 +645,11 @@ export class CoverCatalogue {
     if (options.category) query = query.where('covers.category', '=', options.category);
     if (options.status) query = query.where('covers.status', '=', options.status);
     if (options.withoutIdentifiers) {
+      // Scalar subqueries of one row, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti join that reads every
+      // identifier, where this asks the identifier indexes about each cover of the page, read in the listing's order.
       query = query
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('identifiers').select('identifiers.cover_id').whereRef('identifiers.cover_id', '=', 'covers.id'))))
-        .where((eb) => eb.or([eb('covers.olid', 'is', null), eb.not(eb.exists(eb.selectFrom('identifiers').select('identifiers.olid').whereRef('identifiers.olid', '=', 'covers.olid')))]));
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.cover_id', '=', 'covers.id').limit(1), 'is', null))
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.olid', '=', 'covers.olid').limit(1), 'is', null));
     }
     const reach = await this.searchReach(options);
     if (reach) {
