@@ -359,9 +359,23 @@ export class CoverCatalogue {
       for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, at));
     }
     await insertIdentifierRows(trx, identifiers);
+    for (const [index, { input }] of numbered.entries()) {
+      const row = rows[index]!;
+      if (input.title && inserted.has(row.id)) await editTitle(trx, { olid: row.olid, coverId: row.id }, input.title, at);
+    }
     const applied = [...pending.keys()].filter((id) => inserted.has(id)).sort((a, b) => a - b);
     for (const chunk of inChunks(applied)) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', chunk).execute();
     return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
+  }
+
+  /** The first cover (lowest id, not deleted) that holds each of these images, by SHA-256; images no cover holds are left out. */
+  async coversByImage(sha256s: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const chunk of inChunks([...new Set(sha256s)])) {
+      const rows = await this.db.selectFrom('covers').select(['id', 'sha256']).where('sha256', 'in', chunk).where('deleted', '=', 0).orderBy('id').execute();
+      for (const row of rows) if (!out.has(row.sha256)) out.set(row.sha256, Number(row.id));
+    }
+    return out;
   }
 
   /** The stored hash and entity of each of these covers that exists (deleted ones included). */
