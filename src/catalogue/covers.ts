@@ -596,7 +596,7 @@ export class CoverCatalogue {
 
   /** Point a cover at a new original (a mirror's refresh); its id, entity and identifiers stay. */
   /**
-   * Remove a cover and its identifiers for good (a mirror forgetting what it fetched), with `alongside` written in
+   * Remove a cover, its identifiers and its own title for good (a mirror forgetting what it fetched), with `alongside` written in
    * the same transaction. Unlike `deleteCover`, nothing of it remains; undefined when there was no such cover.
    */
   async removeCover(id: number, alongside?: (trx: Executor) => Promise<unknown>): Promise<Cover | undefined> {
@@ -604,6 +604,7 @@ export class CoverCatalogue {
     if (!cover) return undefined;
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('identifiers').where('cover_id', '=', id).execute();
+      await trx.deleteFrom('titles').where('olid', '=', '').where('cover_id', '=', id).execute();
       await alongside?.(trx);
       await trx.deleteFrom('covers').where('id', '=', id).execute();
     });
