@@ -16,7 +16,7 @@ import type { InspectedImage } from '../images/inspect.ts';
 import { originalKey } from '../storage/blobstore.ts';
 import { mapLimited } from '../concurrency.ts';
 import { noProgress, Problems, UsageError, type ProgressFactory } from './report.ts';
-import { ImageProblem, quickInspect } from './validate.ts';
+import { ImageProblem, quickInspect, storedOriginal } from './validate.ts';
 
 /** Files read, checked and committed together: one transaction, a bounded amount of memory. */
 const BATCH_FILES = 200;
@@ -273,12 +273,7 @@ function coverInput(item: ReadyFile, category: 'b' | 'a'): NewCover {
   const { image, target } = item;
   return {
     category,
-    blobKey: originalKey(image.sha256),
-    sha256: image.sha256,
-    mime: image.mime,
-    width: image.width,
-    height: image.height,
-    byteSize: image.byteSize,
+    ...storedOriginal(image),
     olid: target.olid,
     olidKind: target.olid ? CATEGORY_OLID_KIND[category] : undefined,
     identifiers: target.identifiers,
