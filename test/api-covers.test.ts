@@ -112,6 +112,18 @@ for (const backend of BACKENDS) describe(`collection API, ${backend}`, () => {
     assert.deepEqual(byOlid.covers.map((cover: { id: number }) => cover.id), [edition]);
   });
 
+  test('the OpenAPI description documents the collection API: parameters, bodies, answers', async () => {
+    const description = await (await jacket.get('/docs/json')).json();
+    const listing = description.paths['/api/v1/covers'].get;
+    assert.deepEqual(listing.parameters.map((parameter: { name: string }) => parameter.name).sort(), ['category', 'identifiers', 'limit', 'offset', 'q', 'sort', 'status']);
+    assert.ok(listing.responses['200'].content['application/json'].schema.properties.covers.items.properties.title);
+    const one = description.paths['/api/v1/covers/{id}'];
+    assert.deepEqual(Object.keys(one.patch.requestBody.content['application/json'].schema.properties).sort(), ['authors', 'identifiers', 'olid', 'title']);
+    assert.ok(one.delete.responses['200'] && one.delete.responses['404']);
+    assert.ok(description.paths['/api/v1/covers/{id}/replace'].post.responses['201']);
+    assert.ok(description.paths['/api/v1/covers/{id}/history'].get.responses['200']);
+  });
+
   test('DELETE removes a cover from every route and from the collection', async () => {
     const id = await upload(jacket, { isbn: '9781861972712' }, 203);
     await jacket.get(`/api/v1/covers/${id}/approve`, { method: 'POST', headers: jacket.admin });

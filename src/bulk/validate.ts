@@ -9,6 +9,8 @@ import sharp, { type Metadata } from 'sharp';
 import type { IntakePolicy } from '../intake.ts';
 import { describeOriginal, sniffFormat, type ImageFormat, type InspectedImage } from '../images/inspect.ts';
 import { jpegHeader } from './jpeg-header.ts';
+import type { StoredImage } from '../catalogue/covers.ts';
+import { originalKey } from '../storage/blobstore.ts';
 
 export class ImageProblem extends Error {
   readonly code: string;
@@ -79,4 +81,9 @@ export async function quickInspect(bytes: Buffer, limits: Pick<IntakePolicy, 'ma
     throw new ImageProblem('too_many_pixels', `${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
   }
   return describeOriginal(bytes, format, width, height, metadata.orientation);
+}
+
+/** The stored original an imported image becomes: content-addressed under its SHA-256. */
+export function storedOriginal(image: InspectedImage): StoredImage {
+  return { blobKey: originalKey(image.sha256), sha256: image.sha256, mime: image.mime, width: image.width, height: image.height, byteSize: image.byteSize };
 }

@@ -359,9 +359,23 @@ export class CoverCatalogue {
       for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, at));
     }
     await insertIdentifierRows(trx, identifiers);
+    for (const [index, { input }] of numbered.entries()) {
+      const row = rows[index]!;
+      if (input.title && inserted.has(row.id)) await editTitle(trx, { olid: row.olid, coverId: row.id }, input.title, at);
+    }
     const applied = [...pending.keys()].filter((id) => inserted.has(id)).sort((a, b) => a - b);
     for (const chunk of inChunks(applied)) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', chunk).execute();
     return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
+  }
+
+  /** The first cover (lowest id, not deleted) that holds each of these images, by SHA-256; images no cover holds are left out. */
+  async coversByImage(sha256s: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const chunk of inChunks([...new Set(sha256s)])) {
+      const rows = await this.db.selectFrom('covers').select(['id', 'sha256']).where('sha256', 'in', chunk).where('deleted', '=', 0).orderBy('id').execute();
+      for (const row of rows) if (!out.has(row.sha256)) out.set(row.sha256, Number(row.id));
+    }
+    return out;
   }
 
   /** The stored hash and entity of each of these covers that exists (deleted ones included). */
@@ -582,7 +596,7 @@ export class CoverCatalogue {
 
   /** Point a cover at a new original (a mirror's refresh); its id, entity and identifiers stay. */
   /**
-   * Remove a cover and its identifiers for good (a mirror forgetting what it fetched), with `alongside` written in
+   * Remove a cover, its identifiers and its own title for good (a mirror forgetting what it fetched), with `alongside` written in
    * the same transaction. Unlike `deleteCover`, nothing of it remains; undefined when there was no such cover.
    */
   async removeCover(id: number, alongside?: (trx: Executor) => Promise<unknown>): Promise<Cover | undefined> {
@@ -590,6 +604,7 @@ export class CoverCatalogue {
     if (!cover) return undefined;
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('identifiers').where('cover_id', '=', id).execute();
+      await trx.deleteFrom('titles').where('olid', '=', '').where('cover_id', '=', id).execute();
       await alongside?.(trx);
       await trx.deleteFrom('covers').where('id', '=', id).execute();
     });
@@ -645,9 +660,11 @@ export class CoverCatalogue {
     if (options.category) query = query.where('covers.category', '=', options.category);
     if (options.status) query = query.where('covers.status', '=', options.status);
     if (options.withoutIdentifiers) {
+      // Scalar subqueries of one row, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti join that reads every
+      // identifier, where this asks the identifier indexes about each cover of the page, read in the listing's order.
       query = query
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('identifiers').select('identifiers.cover_id').whereRef('identifiers.cover_id', '=', 'covers.id'))))
-        .where((eb) => eb.or([eb('covers.olid', 'is', null), eb.not(eb.exists(eb.selectFrom('identifiers').select('identifiers.olid').whereRef('identifiers.olid', '=', 'covers.olid')))]));
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.cover_id', '=', 'covers.id').limit(1), 'is', null))
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.olid', '=', 'covers.olid').limit(1), 'is', null));
     }
     const reach = await this.searchReach(options);
     if (reach) {

@@ -5,7 +5,7 @@ import { checkedTitleEdit, foldWords, MAX_SEARCH_WORDS, titleOf } from '../catal
 import { JacketError } from '../errors.ts';
 import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, normaliseIsbn, parseOlid, type EditionScheme } from '../identifiers/index.ts';
 import { coverIdParam, coverRecord, idParams } from './api-moderation.ts';
-import { first, readForm } from './common.ts';
+import { errorSchema, first, readForm, security } from './common.ts';
 
 /** A PATCH body's identifiers, every value normalised as at upload; a 400 naming the first that is not valid. */
 function identifierEdit(raw: unknown): Partial<Record<EditionScheme, string[]>> {
@@ -28,6 +28,31 @@ function identifierEdit(raw: unknown): Partial<Record<EditionScheme, string[]>> 
   }
   return edit;
 }
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+/** A cover as the collection API describes it (coverRecord): every field, so the documented shape is the sent one. */
+const coverSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    category: { type: 'string', enum: ['b', 'a', 'w'] },
+    olid: nullableString,
+    status: { type: 'string', enum: ['approved', 'pending', 'rejected', 'deleted'] },
+    width: { type: 'integer' },
+    height: { type: 'integer' },
+    mime: { type: 'string' },
+    byteSize: { type: 'integer' },
+    sourceUrl: nullableString,
+    author: { ...nullableString, description: 'The upload form’s `author` as sent (Open Library’s site sends the uploader’s account there)' },
+    title: nullableString,
+    authors: { type: 'array', items: { type: 'string' } },
+    authorKeys: { type: 'array', items: { type: 'string' }, description: 'Open Library author ids, as an editions dump names them' },
+    created: { type: 'string', format: 'date-time' },
+    lastModified: { type: 'string', format: 'date-time' },
+    identifiers: { type: 'array', items: { type: 'object', properties: { scheme: { type: 'string' }, value: { type: 'string' } } } },
+  },
+} as const;
 
 /** What a collection search looks for: one identifier, one entity, or title and author words. */
 type CollectionSearch = { identifier: { scheme: EditionScheme; value: string } } | { olid: string } | { words: string[] };
@@ -75,6 +100,7 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
         description:
           '`q` is an identifier (`scheme:value`, or a bare ISBN or OLID), matched as the lookups match it, or else words of a title or an author’s name (every word must match, the last as a prefix; at most 8 words; at most 500 editions or covers are searched through). `identifiers=none` keeps the covers no identifier leads to. `sort` is `recent` (newest first, the default), `oldest`, or `modified` (last changed first). `total` counts the matches up to 1,000 past this page (`totalExact` false: more match), so a listing of millions of covers costs one page.',
         tags: ['covers'],
+        security,
         querystring: {
           type: 'object',
           properties: {
@@ -86,6 +112,11 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
             offset: { type: 'integer', minimum: 0, default: 0 },
           },
+        },
+        response: {
+          200: { type: 'object', properties: { total: { type: 'integer' }, totalExact: { type: 'boolean' }, covers: { type: 'array', items: coverSchema } } },
+          400: errorSchema,
+          401: errorSchema,
         },
       },
     },
@@ -107,6 +138,7 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
         description:
           '`identifiers` is `{"isbn": [...], "oclc": [...], …}`: each kind given replaces that kind (on the edition when the cover has one, else on the cover); values are normalised and validated as at upload. `olid` moves the cover to another Open Library entity of its kind, or `null` to none. `title` (one line, at most 500 characters; `""` or `null` removes it) and `authors` (a list of at most 20 names) replace the book’s, kept where its identifiers are.',
         tags: ['covers'],
+        security,
         params: idParams,
         body: {
           type: 'object',
@@ -118,6 +150,7 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
             authors: { type: 'array', items: { type: 'string' }, examples: [['Chinua Achebe']] },
           },
         },
+        response: { 200: coverSchema, 400: errorSchema, 401: errorSchema, 404: errorSchema },
       },
     },
     async (request) => {
@@ -149,7 +182,15 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
           'multipart `data` (or `file`): the new image, held to the upload limits. The new cover is the one every lookup by edition or identifier serves from then on; the old id keeps serving its own bytes (id URLs are immutable) and is listed in the history.',
         tags: ['covers'],
         consumes: ['multipart/form-data'],
+        security,
         params: idParams,
+        response: {
+          201: { type: 'object', properties: { ...coverSchema.properties, replaces: { type: 'integer', description: 'The id of the cover replaced' } } },
+          400: errorSchema,
+          401: errorSchema,
+          404: errorSchema,
+          413: errorSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -173,7 +214,15 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
 
   app.get(
     '/api/v1/covers/:id/history',
-    { schema: { summary: 'Every cover of the same edition or identifiers, newest first (administrator)', tags: ['covers'], params: idParams } },
+    {
+      schema: {
+        summary: 'Every cover of the same edition or identifiers, newest first (administrator)',
+        tags: ['covers'],
+        security,
+        params: idParams,
+        response: { 200: { type: 'object', properties: { id: { type: 'integer' }, covers: { type: 'array', items: coverSchema } } }, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
     async (request, reply) => {
       await auth.require(request, 'admin');
       const id = coverIdParam(request);
@@ -184,12 +233,25 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
     },
   );
 
-  app.delete('/api/v1/covers/:id', { schema: { summary: 'Delete a cover (administrator): gone from every route at once, as `/b/delete`', tags: ['covers'], params: idParams } }, async (request) => {
+  app.delete(
+    '/api/v1/covers/:id',
+    {
+      schema: {
+        summary: 'Delete a cover (administrator): gone from every route at once, as `/b/delete`',
+        description: 'The cover is marked deleted: lookups, listings and its id URLs stop serving it, and the collection lists it no more.',
+        tags: ['covers'],
+        security,
+        params: idParams,
+        response: { 200: { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string', enum: ['deleted'] } } }, 400: errorSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request) => {
     await auth.require(request, 'admin');
     const id = coverIdParam(request);
     const deleted = await catalogue.deleteCover(id);
     if (!deleted) throw new JacketError(404, 'not_found', `There is no cover ${id} (or it was already deleted).`);
     request.log.info({ coverId: id }, 'cover deleted');
     return { id, status: 'deleted' };
-  });
+  },
+  );
 }

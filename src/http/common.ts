@@ -188,3 +188,12 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
       : (fastifyError.message ?? 'Bad request.');
   return { status, headers: {}, body: { error: code, message } };
 }
+
+/** The OpenAPI security of a route that takes `Authorization: Bearer` (admin token or developer key). */
+export const security = [{ bearerAuth: [] }];
+
+/** The OpenAPI schema of every error body: a machine code and a sentence. */
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+};

@@ -176,7 +176,7 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
       assert.deepEqual(ids(await catalogue.browseCovers({ withoutIdentifiers: true, offset: 0, limit: 100 })), [bareEdition.id, bare.id]);
       assert.deepEqual(ids(await catalogue.browseCovers({ sort: 'oldest', offset: 0, limit: 100 })), [bare.id, isbn.id, byEdition.id, bareEdition.id]);
       await catalogue.touchCover(isbn.id);
-      assert.deepEqual((await catalogue.browseCovers({ sort: 'modified', offset: 0, limit: 1 })).covers.map((cover) => cover.id), [isbn.id]);
+      assert.equal(ids(await catalogue.browseCovers({ sort: 'modified', offset: 0, limit: 200 }))[0], isbn.id);
       assert.deepEqual(ids(await catalogue.browseCovers({ olid: 'OL903M', offset: 0, limit: 10 })), [byEdition.id]);
     });
 
