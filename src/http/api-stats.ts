@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.ts';
+import { requirePermission } from '../auth.ts';
 import { USAGE_DAYS } from '../usage.ts';
 
 /** The statistics page's figures (administrator): the server's own usage counters and the catalogue by kind and state. */
 export async function statsRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { auth, usage } = services;
+  requirePermission(app, auth, 'admin');
   app.get(
     '/api/v1/stats',
     {
@@ -14,8 +16,7 @@ export async function statsRoutes(app: FastifyInstance, services: Services): Pro
         tags: ['stats'],
       },
     },
-    async (request, reply) => {
-      await auth.require(request, 'admin');
+    async (_request, reply) => {
       await usage.flush();
       return reply.header('cache-control', 'private, no-store').send(await usage.report());
     },
