@@ -1,6 +1,6 @@
 // The shell: marks the current page in the menu, draws the sign-in control, then hands <main> to the page module
 // named by the path. Every page is a full load of the same shell, so links and the back button just work.
-import { api, clear, clearSession, getRole, getToken, h, setSession, setTitle } from './lib.js';
+import { api, clear, clearSession, getRole, getToken, h, notice, setSession, setTitle } from './lib.js';
 
 const ROUTES = [
   { pattern: /^\/$/, module: './pages/home.js', nav: '/' },
@@ -39,6 +39,16 @@ function signOut() {
   renderSession();
   for (const listener of sessionListeners) listener();
   document.getElementById('signin-toggle')?.focus();
+}
+
+/**
+ * The start of a page for administrators only: its header, and for anyone else `sentence` with a sign-in button.
+ * True when the page may go on. The page is drawn again on sign-in (as every page is, through onSessionChange).
+ */
+export function administratorsOnly(main, header, sentence) {
+  if (getRole() === 'admin') return true;
+  clear(main, header, notice('info', `${sentence} `, h('button', { type: 'button', class: 'secondary', onclick: () => toggleSignIn(true) }, 'Sign in with the admin token')));
+  return false;
 }
 
 /** Open (or close) the sign-in form under the header. Exported so pages can offer "sign in to continue". */

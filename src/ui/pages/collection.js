@@ -1,7 +1,7 @@
 // The collection: every cover (pending ones too) for an administrator, newest first, filtered and searched by title,
 // author or any identifier. The filters live in the page address, so a search can be bookmarked and Back works.
-import { onSessionChange, toggleSignIn } from '../app.js';
-import { api, clear, errorNotice, getRole, getToken, h, notice, setTitle } from '../lib.js';
+import { administratorsOnly, onSessionChange } from '../app.js';
+import { api, clear, errorNotice, getToken, h, notice, setTitle } from '../lib.js';
 
 const PAGE_SIZE = 24;
 const SHOW = [
@@ -78,10 +78,7 @@ export async function render(main) {
   if (!listening) onSessionChange(() => render(main));
   listening = true;
   const header = [h('h1', {}, 'Collection'), h('p', { class: 'lede' }, 'Every cover in the catalogue, including those waiting for moderation. Search by title, author or any identifier.')];
-  if (getRole() !== 'admin') {
-    clear(main, header, notice('info', 'The collection is for administrators. ', h('button', { type: 'button', class: 'secondary', onclick: () => toggleSignIn(true) }, 'Sign in with the admin token')));
-    return;
-  }
+  if (!administratorsOnly(main, header, 'The collection is for administrators.')) return;
   const state = readState();
   const search = h('input', { type: 'search', id: 'collection-q', name: 'q', value: state.q, autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. Walden, Thoreau, 9780385472579, oclc:32738417' });
   const form = h(

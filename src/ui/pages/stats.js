@@ -1,7 +1,7 @@
 // What the collection holds and how it is used, from the server's own counters (GET /api/v1/stats), for administrators.
-import { onSessionChange, toggleSignIn } from '../app.js';
+import { administratorsOnly, onSessionChange } from '../app.js';
 import { barList, columnChart } from '../charts.js';
-import { api, clear, errorNotice, getRole, h, notice, setTitle } from '../lib.js';
+import { api, clear, errorNotice, h, setTitle } from '../lib.js';
 
 const KIND_NAMES = { b: 'Book editions', a: 'Authors', w: 'Works' };
 const STATE_NAMES = { approved: 'Served', pending: 'Waiting for moderation', rejected: 'Rejected', deleted: 'Deleted' };
@@ -66,10 +66,7 @@ export async function render(main) {
   if (!listening) onSessionChange(() => render(main));
   listening = true;
   const header = [h('h1', {}, 'Statistics'), h('p', { class: 'lede' }, 'What the collection holds and how much it is used, counted by this server (all its instances together).')];
-  if (getRole() !== 'admin') {
-    clear(main, header, notice('info', 'Statistics are for administrators. ', h('button', { type: 'button', class: 'secondary', onclick: () => toggleSignIn(true) }, 'Sign in with the admin token')));
-    return;
-  }
+  if (!administratorsOnly(main, header, 'Statistics are for administrators.')) return;
   clear(main, header, h('p', { class: 'muted' }, 'Loading…'));
   const answer = await api('/api/v1/stats', { auth: true });
   if (!answer.ok) {
