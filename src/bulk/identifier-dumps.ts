@@ -42,7 +42,7 @@ function emptyBatch(): Accumulated {
 async function writeBatch(services: Services, batch: Accumulated, summary: IdentifierImportSummary): Promise<void> {
   if (batch.identifiers.length === 0 && batch.entities.size === 0 && batch.links.length === 0 && batch.titles.length === 0) return;
   const now = Date.now();
-  await services.db.transaction().execute(async (trx) => {
+  await services.catalogue.write(async (trx) => {
     await ensureEntities(trx, batch.entities, now);
     summary.identifiersAdded += await insertIdentifierRows(trx, batch.identifiers);
     await importEditionTitles(trx, batch.titles, now);
@@ -50,7 +50,6 @@ async function writeBatch(services: Services, batch: Accumulated, summary: Ident
     summary.coversLinked += linked.linked;
     summary.linksRemembered += linked.remembered;
   });
-  services.catalogue.changed();
 }
 
 async function importLines(

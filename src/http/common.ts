@@ -189,6 +189,18 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
   return { status, headers: {}, body: { error: code, message } };
 }
 
+/**
+ * A route group's error handler: any error in the native shape, or in `shape` (a dialect's own error body) when it
+ * is the client's; a server error is logged and never shaped, so it says nothing of what failed.
+ */
+export function errorHandler(shape: (body: { error: string; message: string }) => object = (body) => body) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const rendered = errorBody(error);
+    if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.code(rendered.status).headers(rendered.headers).send(rendered.status < 500 ? shape(rendered.body) : rendered.body);
+  };
+}
+
 /** The OpenAPI security of a route that takes `Authorization: Bearer` (admin token or developer key). */
 export const security = [{ bearerAuth: [] }];
 
