@@ -189,15 +189,6 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
   return { status, headers: {}, body: { error: code, message } };
 }
 
-/** The OpenAPI security of a route that takes `Authorization: Bearer` (admin token or developer key). */
-export const security = [{ bearerAuth: [] }];
-
-/** The OpenAPI schema of every error body: a machine code and a sentence. */
-export const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-};
-
 /**
  * A route group's error handler: any error in the native shape, or in `shape` (a dialect's own error body) when it
  * is the client's; a server error is logged and never shaped, so it says nothing of what failed.
@@ -209,3 +200,12 @@ export function errorHandler(shape: (body: { error: string; message: string }) =
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.status < 500 ? shape(rendered.body) : rendered.body);
   };
 }
+
+/** The OpenAPI security of a route that takes `Authorization: Bearer` (admin token or developer key). */
+export const security = [{ bearerAuth: [] }];
+
+/** The OpenAPI schema of every error body: a machine code and a sentence. */
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+};

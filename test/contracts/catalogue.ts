@@ -165,6 +165,21 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
       assert.deepEqual(await search(['hundred', 'garcia']), [sameEdition.id, edition.id], 'imported again: the same');
     });
 
+    test('a bulk batch keeps its titles; covers are found by their image, the first not deleted', async () => {
+      const sha = 'f'.repeat(63) + '1';
+      const image = { blobKey: `originals/ff/ff/${sha}`, sha256: sha, mime: 'image/png', width: 4, height: 6, byteSize: 80 };
+      await catalogue.addCovers([
+        { ...image, category: 'b', identifiers: [{ scheme: 'isbn', value: '9780261102217' }], title: { title: 'The Hobbit', authors: ['J. R. R. Tolkien'] } },
+        { ...image, category: 'b', olid: 'OL905M', olidKind: 'edition', title: { title: 'Farmer Giles of Ham' } },
+      ]);
+      const [first, second] = (await catalogue.browseCovers({ words: ['tolkien'], offset: 0, limit: 10 })).covers.concat((await catalogue.browseCovers({ words: ['farmer', 'giles'], offset: 0, limit: 10 })).covers);
+      assert.deepEqual((await titleOf(catalogue.db, first!)).title, 'The Hobbit');
+      assert.deepEqual((await titleOf(catalogue.db, second!)).title, 'Farmer Giles of Ham');
+      assert.deepEqual(await catalogue.coversByImage([sha, 'e'.repeat(64)]), new Map([[sha, Math.min(first!.id, second!.id)]]));
+      await catalogue.deleteCover(Math.min(first!.id, second!.id));
+      assert.deepEqual(await catalogue.coversByImage([sha]), new Map([[sha, Math.max(first!.id, second!.id)]]));
+    });
+
     test('the collection without identifiers, and in each order', async () => {
       const bare = await catalogue.addCover(newCover({ createdAt: 1000 }));
       const isbn = await catalogue.addCover(newCover({ createdAt: 2000, identifiers: [{ scheme: 'isbn', value: '9780385472579' }] }));
