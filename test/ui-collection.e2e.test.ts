@@ -75,6 +75,14 @@ describe('the collection page in a real browser', () => {
     assert.deepEqual(await titles(), ['Dracula']);
     await page.locator('.collection img').waitFor();
 
+    await page.getByLabel('Kind').selectOption({ label: 'Authors' });
+    await page.getByText('No cover matches these filters.').waitFor();
+    await page.getByLabel('Kind').selectOption({ label: 'Book editions' });
+    await page.waitForURL('**/ui/collection?show=pending&category=b');
+    await page.locator('#collection-count').getByText('Covers 1–1 of 1').waitFor();
+
+    await page.getByLabel('Kind').selectOption({ label: 'Any kind' });
+    await page.waitForURL('**/ui/collection?show=pending');
     await page.getByLabel('Show').selectOption({ label: 'Without identifiers' });
     await page.locator('#collection-count').getByText('of 22').waitFor();
     await page.locator('.collection li').first().getByRole('link').click();

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { PHONE, screenshots, signIn, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
 import { makeImage } from './helpers/images.ts';
 import { uploadBookCover } from './helpers/library-apis.ts';
-import type { RunningJacket } from './helpers/server.ts';
+import { makeTempDir, type RunningJacket } from './helpers/server.ts';
 
 describe('uploading many covers in a real browser', () => {
   let jacket: RunningJacket;
@@ -62,6 +64,29 @@ describe('uploading many covers in a real browser', () => {
     }
     assert.equal((await jacket.get('/b/isbn/9780316769480-S.jpg?default=false')).status, 404, 'the mistyped one was not sent');
     assert.deepEqual(browser.errors, []);
+  });
+
+  test('a folder of scans: its images listed with the ISBN of each name, anything else left out', async () => {
+    const folder = await makeTempDir('jacket-scans-');
+    try {
+      await fs.mkdir(path.join(folder, 'shelf 2'));
+      await fs.writeFile(path.join(folder, '9780141439549.jpg'), await makeImage(300, 450, { color: '#5a3d6b' }));
+      await fs.writeFile(path.join(folder, 'shelf 2', '0-14-143968-8_front.jpg'), await makeImage(300, 450, { color: '#8a5a2b' }));
+      await fs.writeFile(path.join(folder, 'notes.txt'), 'scanned on Tuesday');
+      const page = await browser.page();
+      await page.goto(jacket.url + '/ui/upload');
+      await signIn(page);
+      await page.getByLabel('Choose a folder').setInputFiles(folder);
+      await page.getByLabel('ISBN of 9780141439549.jpg').waitFor();
+      assert.equal(await page.getByLabel('ISBN of 0-14-143968-8_front.jpg').inputValue(), '0141439688');
+      await page.locator('#batch-summary').getByText('1 file is not an image and left out.').waitFor();
+      await page.getByRole('button', { name: 'Send the ticked files' }).click();
+      await page.locator('#batch-summary').getByText('2 uploaded.').waitFor();
+      assert.equal((await jacket.get('/b/isbn/9780141439686-S.jpg?default=false')).status, 200);
+      assert.deepEqual(browser.errors, []);
+    } finally {
+      await fs.rm(folder, { recursive: true, force: true });
+    }
   });
 
   test('one cover: a wrong check digit is warned before sending; a second press sends it as typed', async () => {
