@@ -20,6 +20,7 @@ import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
+import { iiifRoutes } from './http/iiif.ts';
 import { HotResponses } from './http/hot-responses.ts';
 import { createServices, type Services, type ServicesOptions } from './services.ts';
 import { installOperations, operationsServerOptions } from './http/operations.ts';
@@ -42,6 +43,7 @@ const ROUTE_GROUPS: Array<(scope: FastifyInstance, services: Services) => Promis
   coverImageRoutes,
   booksApiRoutes,
   readApiRoutes,
+  iiifRoutes,
 ];
 
 export interface BuildOptions extends ServicesOptions {

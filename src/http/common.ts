@@ -196,7 +196,8 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
 export function errorHandler(shape: (body: { error: string; message: string }) => object = (body) => body) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const rendered = errorBody(error);
-    if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
+    // 501 is a valid request for something not offered (a IIIF rotation by 45°): the client's to know, not a fault.
+    if (rendered.status >= 500 && rendered.status !== 501) request.log.error({ err: error }, 'request failed');
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.status < 500 ? shape(rendered.body) : rendered.body);
   };
 }
