@@ -150,6 +150,7 @@ export class Delivery {
   async answerMade(request: FastifyRequest, reply: FastifyReply, asked: MadeAnswer): Promise<FastifyReply> {
     const validators: Validators = { etag: asked.etag };
     setValidators(reply, validators, asked.cacheControl);
+    this.usage?.count(undefined);
     if (isNotModified(request.headers, validators)) return reply.code(304).send();
     let bytes = this.renditions.cachedTransient(asked.key);
     if (!bytes) {
