@@ -8,6 +8,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import sharp, { type CreateRaw, type Sharp } from 'sharp';
+import { pngChunk } from './images.ts';
+import { seededRandom } from './random.ts';
 
 const run = promisify(execFile);
 
@@ -136,15 +138,6 @@ function tagJpeg(jpeg: Buffer, profile: Buffer): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), segment, profile, jpeg.subarray(2)]);
 }
 
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typed = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(typed));
-  return Buffer.concat([length, typed, crc]);
-}
-
 /** A PNG with `profile` in an iCCP chunk after IHDR (signature 8 bytes + IHDR chunk 25 bytes). */
 function tagPng(png: Buffer, profile: Buffer): Buffer {
   const iccp = pngChunk('iCCP', Buffer.concat([Buffer.from('icc\0\0', 'latin1'), zlib.deflateSync(profile)]));
@@ -227,16 +220,6 @@ function hugeAvif(avif: Buffer): Buffer {
 }
 
 // ---- the corpus -----------------------------------------------------------------------------------------------------
-
-/** A seeded generator (mulberry32), so a failing bit flip can be made again from the printed seed. */
-export function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An image with detail (gaussian noise), so its compressed data is long enough to cut and damage. */
 async function detailed(format: 'jpeg' | 'png' | 'gif' | 'webp' | 'avif'): Promise<Buffer> {
@@ -361,7 +344,7 @@ export async function makeCorpus(seed: number): Promise<Corpus> {
   add('AVIF declaring 100000×100000', hugeAvif(await small.clone().avif().toBuffer()), tooMany);
 
   // Truncations and bit flips of images with detail in every format.
-  const next = seeded(seed);
+  const next = seededRandom(seed);
   for (const format of ['jpeg', 'png', 'gif', 'webp', 'avif'] as const) {
     const whole = await detailed(format);
     for (const fraction of [0.1, 0.5, 0.9]) {
