@@ -3,7 +3,8 @@
  * sizes as arguments, e.g. `10000 300000 2000000`) and each database (SQLite, and PostgreSQL when a server URL is
  * given), it builds a catalogue through the bulk paths — tiny distinct JPEG covers in Open Library archives, an id
  * mapping with three identifiers per cover — then starts a fresh `jacket serve` on it (cold caches, default
- * settings) and measures the request paths. Every figure is also printed as a ratio to the smallest catalogue of the
+ * settings) and measures the request paths; fsck (no repair) and the exports (archives of originals, id mapping)
+ * are timed on the catalogue after its imports. Every figure is also printed as a ratio to the smallest catalogue of the
  * same run, as "speed relative to 10k" (a rate divided by 10k's rate, or 10k's time divided by this time): 1× is
  * flat, 0.5× is half as fast.
  *
@@ -25,8 +26,9 @@ const sharp = (await import('sharp')).default;
 const pg = (await import('pg')).default;
 const { createServices } = await import('../src/services.ts');
 const { archivePath, batchOf, entryName } = await import('../src/bulk/layout.ts');
-const { importOpenLibrary } = await import('../src/bulk/openlibrary.ts');
-const { importIdMap } = await import('../src/bulk/identifier-dumps.ts');
+const { exportOpenLibrary, importOpenLibrary } = await import('../src/bulk/openlibrary.ts');
+const { exportIdMap, importIdMap } = await import('../src/bulk/identifier-dumps.ts');
+const { fsck } = await import('../src/fsck.ts');
 const { TarWriter } = await import('../src/bulk/tar.ts');
 const { loadConfig } = await import('../src/config.ts');
 const { isbn10To13 } = await import('../src/identifiers/index.ts');
@@ -255,6 +257,20 @@ for (const count of sizes) {
       const again = await importOpenLibrary(services, source.archives);
       if (again.unchanged !== count) throw new Error(`re-import went wrong: ${JSON.stringify(again)}`);
       put('import archive again, store holding them (covers/s)', count / ((performance.now() - started) / 1000), 'covers/s', true);
+      started = performance.now();
+      const checked = await fsck(services.db, services.blobs);
+      if (checked.missing.length + checked.corrupt.length !== 0) throw new Error(`fsck found problems: ${JSON.stringify([...checked.missing, ...checked.corrupt].slice(0, 3))}`);
+      put('fsck, no repair (covers/s)', count / ((performance.now() - started) / 1000), 'covers/s', true);
+      // Originals only: renditions for every cover would measure the image workers, not the catalogue.
+      started = performance.now();
+      const exported = await exportOpenLibrary(services, path.join(root, `export-${backend.name}-${count}`), { sizes: [] });
+      if (exported.covers !== count) throw new Error(`export went wrong: ${JSON.stringify(exported)}`);
+      put('export archives, originals (covers/s)', count / ((performance.now() - started) / 1000), 'covers/s', true);
+      await fs.rm(path.join(root, `export-${backend.name}-${count}`), { recursive: true, force: true });
+      started = performance.now();
+      const dumped = await exportIdMap(services, path.join(root, `idmap-out-${count}.tsv`));
+      put('export idmap (rows/s)', dumped.rows / ((performance.now() - started) / 1000), 'rows/s', true);
+      await fs.rm(path.join(root, `idmap-out-${count}.tsv`), { force: true });
       await services.close();
       // The mapping into an empty store (links remembered for covers to come), its own database and folder.
       const emptyConfig = loadConfig({ JACKET_DATA_DIR: `${dataDir}-idmap`, JACKET_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'silent', ...(mappingOnly.url ? { DATABASE_URL: mappingOnly.url } : {}) });

@@ -6,20 +6,41 @@ import swaggerUi from '@fastify/swagger-ui';
 import { devkeyRoutes, withKeyMasking } from './http/devkey.ts';
 import { keysApiRoutes } from './http/keys.ts';
 import type { Config } from './config.ts';
-import { errorBody, parseUrlencoded } from './http/common.ts';
+import { errorBody, errorHandler, parseUrlencoded } from './http/common.ts';
 import { booksApiRoutes } from './http/books-api.ts';
 import { coverImageRoutes } from './http/cover-images.ts';
 import { readApiRoutes } from './http/read-api.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
 import { coverRoutes } from './http/api-covers.ts';
-import { openLibraryRoutes, UPLOAD_ROUTE, uploadErrorBody } from './http/openlibrary.ts';
+import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
 import { releasesApiRoutes } from './http/releases-api.ts';
+import { iiifRoutes } from './http/iiif.ts';
 import { HotResponses } from './http/hot-responses.ts';
 import { createServices, type Services, type ServicesOptions } from './services.ts';
 import { installOperations, operationsServerOptions } from './http/operations.ts';
+
+/**
+ * The route groups, each registered as a Fastify plugin: its own auth (see `requirePermission`) and error handling
+ * stay inside it. Home first: it holds the routes without a dialect.
+ */
+const ROUTE_GROUPS: Array<(scope: FastifyInstance, services: Services) => Promise<void>> = [
+  homeRoutes,
+  openLibraryRoutes,
+  mirrorRoutes,
+  coverArtArchiveRoutes,
+  releasesApiRoutes,
+  devkeyRoutes,
+  keysApiRoutes,
+  moderationRoutes,
+  coverRoutes,
+  coverImageRoutes,
+  booksApiRoutes,
+  readApiRoutes,
+  iiifRoutes,
+];
 
 export interface BuildOptions extends ServicesOptions {
   logger?: boolean | object;
@@ -66,12 +87,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (!reply.hasHeader('access-control-allow-methods')) reply.header('access-control-allow-methods', 'GET, HEAD, OPTIONS');
     done(null, payload);
   });
-  app.setErrorHandler((error, request, reply) => {
-    const rendered = errorBody(error);
-    if (rendered.status >= 500) request.log.error({ err: error }, 'request failed');
-    const body = rendered.status < 500 && UPLOAD_ROUTE.test(request.routeOptions.url ?? '') ? uploadErrorBody(rendered.body) : rendered.body;
-    return reply.code(rendered.status).headers(rendered.headers).send(body);
-  });
+  // The native error shape; a route group with its own (the Open Library uploads) sets it in its scope.
+  app.setErrorHandler(errorHandler());
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: 'not_found', message: `Nothing is served at ${request.method} ${request.url.split('?')[0]}.` }),
   );
@@ -97,20 +114,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // A urlencoded body may carry an image (`data=` on upload2), percent-encoded: the same cap as a multipart upload.
   await app.register(formbody, { bodyLimit: services.intake.maxBodyBytes, parser: parseUrlencoded });
   await app.register(multipart);
-  await homeRoutes(app, services);
-  await openLibraryRoutes(app, services);
-  await mirrorRoutes(app, services);
-  await coverArtArchiveRoutes(app, services);
-  await releasesApiRoutes(app, services);
-  await devkeyRoutes(app, services);
-  await keysApiRoutes(app, services);
-  await moderationRoutes(app, services);
-  await coverRoutes(app, services);
-  await coverImageRoutes(app, services);
-  await booksApiRoutes(app, services);
-  await readApiRoutes(app, services);
+  // Before the route groups: each group is a plugin of its own, and a plugin takes the hooks its parent has then.
+  hot.install(app);
+  for (const group of ROUTE_GROUPS) await app.register(async (scope) => group(scope, services));
 
   app.addHook('onClose', async () => services.close());
-  hot.install(app);
   return { app, services };
 }

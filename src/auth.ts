@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CoverCatalogue } from './catalogue/covers.ts';
 import { forbidden, unauthorized } from './errors.ts';
 import type { AuthFailures } from './limits/auth-failures.ts';
@@ -103,4 +103,14 @@ export class Auth {
     }
     return principal;
   }
+}
+
+/**
+ * Every route of a route group needs `permission`: checked once for the group, before its body is read, so no
+ * handler can forget it and no unauthenticated body is parsed.
+ */
+export function requirePermission(group: FastifyInstance, auth: Auth, permission: Permission): void {
+  group.addHook('onRequest', async (request) => {
+    await auth.require(request, permission);
+  });
 }

@@ -79,6 +79,12 @@ export const SETTINGS: Setting[] = [
   },
   { env: 'JACKET_OL_RATE_LIMIT_STATUS', default: '403', meaning: 'Status for the Open Library rate limit: `403` (as the original) or `429`; both carry `Retry-After`.' },
   { env: 'JACKET_CAA_RATE_LIMIT', default: 'off', meaning: 'Cover Art Archive requests per client IP (`COUNT/WINDOW` or `off`); over it: 503 with `Retry-After`.' },
+  {
+    env: 'JACKET_IIIF_RATE_LIMIT',
+    default: '300/1m',
+    meaning: 'IIIF image requests that must be rendered (any size not listed in `info.json`, not already in memory), per client IP (`COUNT/WINDOW` or `off`); over it: 429 with `Retry-After`. A valid developer key lifts it.',
+  },
+  { env: 'JACKET_IIIF_MAX_AREA', default: '16777216', meaning: 'Largest IIIF image made, in pixels (width × height; `maxArea` in `info.json`); larger sizes are refused with 400, `max` stays within it.' },
   { env: 'DATABASE_URL', default: '(none: SQLite in JACKET_DATA_DIR)', meaning: '`postgres://user:password@host:5432/db` puts the catalogue in PostgreSQL (scale-out); migrations run on start.' },
   {
     env: 'JACKET_STORAGE',
@@ -147,6 +153,8 @@ export interface Config {
   olRateLimit: Rate | undefined;
   olRateLimitStatus: 403 | 429;
   caaRateLimit: Rate | undefined;
+  iiifRateLimit: Rate | undefined;
+  iiifMaxArea: number;
   upstreamOpenLibrary: string | undefined;
   upstreamCoverArtArchive: string | undefined;
   upstreamRate: Rate;
@@ -283,6 +291,8 @@ export function loadConfig(env: Env = process.env): Config {
     olRateLimit: rate(env, 'JACKET_OL_RATE_LIMIT'),
     olRateLimitStatus: Number(oneOf(env, 'JACKET_OL_RATE_LIMIT_STATUS', ['403', '429'] as const)) as 403 | 429,
     caaRateLimit: rate(env, 'JACKET_CAA_RATE_LIMIT'),
+    iiifRateLimit: rate(env, 'JACKET_IIIF_RATE_LIMIT'),
+    iiifMaxArea: int(env, 'JACKET_IIIF_MAX_AREA', 1),
     upstreamOpenLibrary: url(env, 'JACKET_UPSTREAM_OPENLIBRARY'),
     upstreamCoverArtArchive: url(env, 'JACKET_UPSTREAM_COVERARTARCHIVE'),
     upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE'),

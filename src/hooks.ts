@@ -10,6 +10,8 @@ export interface Hooks {
   openLibraryLookupNow?: (address: string) => LimitRefusal | undefined;
   /** Runs before every Cover Art Archive API route (`/release…`, `/release-group…`): its rate limit. May throw. */
   coverArtArchiveRequest?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  /** Runs before a IIIF image that must be rendered (a size not listed in info.json, not in memory): its rate limit. May throw. */
+  iiifRender?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   /** Mirror mode: asked when an Open Library lookup finds nothing locally; may fetch and store the cover. */
   openLibraryMiss?: (category: Category, key: string, value: string) => Promise<Cover | undefined>;
   /** Mirror mode: asked when a release or release group has no art here; true when it filled some. */

@@ -130,7 +130,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   };
   // Limits count through services.limits at request time, so a store swapped in later (Redis) is the one used.
   auth.failures = new AuthFailures(config.authFailureLimit, liveLimitStore(() => services.limits));
-  Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
+  Object.assign(hooks, publicLimitHooks({ olRate: config.olRateLimit, olStatus: config.olRateLimitStatus, caaRate: config.caaRateLimit, iiifRate: config.iiifRateLimit, store: liveLimitStore(() => services.limits), auth, keys }));
   setUpMirrors(services);
   return services;
 }

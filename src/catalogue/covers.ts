@@ -213,12 +213,19 @@ export class CoverCatalogue {
     this.visible = visibleRows(db);
   }
 
-  /**
-   * Tell `onChange` that lookups may now answer differently. The methods below that write on their own call it;
-   * callers that write through a transaction (`attachIdentifiers`, `linkCovers`, `insertCovers`) call it after commit.
-   */
-  changed(): void {
+  /** Tell `onChange` that lookups may now answer differently: every method that writes calls it after commit. */
+  private changed(): void {
     this.onChange?.();
+  }
+
+  /**
+   * Run `work` in one transaction and publish the change after commit: the way for callers that write several rows
+   * through the methods taking a transaction (`attachIdentifiers`, `linkCovers`, `insertCovers`).
+   */
+  async write<T>(work: (trx: Executor) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute(work);
+    this.changed();
+    return result;
   }
 
   private async nextId(trx: Executor, requested?: number): Promise<number> {

@@ -42,6 +42,19 @@ export interface ImageAnswer {
   hot?: HotRule;
 }
 
+/** Bytes made for one request and never stored (the IIIF dialect's arbitrary regions and sizes). */
+export interface MadeAnswer {
+  image: DeliveredImage;
+  /** Their name in the memory cache; it contains the original's sha256 (see RenditionEngine.transient). */
+  key: string;
+  make: (original: Buffer | string) => Promise<Buffer>;
+  mime: string;
+  etag: string;
+  cacheControl: string;
+  /** Runs before bytes that are not in memory are made (the dialect's rate limit); may throw. */
+  beforeMaking?: () => Promise<void>;
+}
+
 /** Modern formats first: when a client accepts several at the same quality, the smallest file wins. */
 const PREFERENCE: RenditionFormat[] = ['avif', 'webp', 'jpeg'];
 
@@ -125,6 +138,19 @@ export class Delivery {
     }
     if (asked.hot) offerForMemory(request.raw, asked.hot);
     return reply.send(bytes);
+  }
+
+  /** Bytes made on the queue from the original, kept in memory only: a 304 first, then memory, then made. */
+  async answerMade(request: FastifyRequest, reply: FastifyReply, asked: MadeAnswer): Promise<FastifyReply> {
+    const validators: Validators = { etag: asked.etag };
+    setValidators(reply, validators, asked.cacheControl);
+    if (isNotModified(request.headers, validators)) return reply.code(304).send();
+    let bytes = this.renditions.cachedTransient(asked.key);
+    if (!bytes) {
+      await asked.beforeMaking?.();
+      bytes = await this.renditions.transient(asked.image, asked.key, asked.make);
+    }
+    return reply.type(asked.mime).send(bytes);
   }
 
   private describe(reply: FastifyReply, validators: Validators, asked: ImageAnswer): void {

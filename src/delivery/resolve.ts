@@ -85,6 +85,12 @@ export class Resolver {
     return (await this.mirror.coverArtArchiveMiss('release-group', mbid)) ? this.releases.releaseGroupArt(mbid) : art;
   }
 
+  /** Release image `id`, whichever release holds it, when it is served (the IIIF dialect names images by id alone). */
+  async releaseImageById(id: number): Promise<ReleaseImage | undefined> {
+    const image = await this.releases.getImage(id);
+    return image && isServed(image) ? image : undefined;
+  }
+
   /** Image `id` of release `mbid` (merges followed) when it is served: pending and rejected images are nobody's. */
   async releaseImage(mbid: string, id: number): Promise<ReleaseImage | undefined> {
     const release = await this.releases.resolveMbid(mbid, 'release');

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { isVisible, type Cover } from '../catalogue/covers.ts';
 import type { ReleaseImage } from '../catalogue/releases.ts';
+import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { parseCoverId } from '../identifiers/index.ts';
 import { publicBase } from './common.ts';
@@ -70,55 +71,6 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
     return cover;
   }
 
-  app.get(
-    '/api/v1/moderation',
-    {
-      schema: {
-        summary: 'Covers (`pending`) and release images (`pendingImages`) waiting for a moderation decision (administrator), oldest first',
-        description: '`limit` and `offset` apply to each list separately.',
-        tags: ['moderation'],
-        querystring: {
-          type: 'object',
-          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } },
-        },
-      },
-    },
-    async (request) => {
-      await auth.require(request, 'admin');
-      const { limit, offset } = request.query as { limit: number; offset: number };
-      const pending = await Promise.all((await catalogue.pendingCovers(limit, offset)).map((cover) => coverRecord(services, cover)));
-      const pendingImages = (await services.releases.pendingImages(limit, offset)).map((image) => imageJson(publicBase(request, services.config), image));
-      return { enabled: services.moderation, pending, pendingImages };
-    },
-  );
-
-  // Pending covers are served to nobody through the public dialects; the moderator still has to see one to judge it.
-  app.get('/api/v1/moderation/:id/image', { schema: { summary: 'The original image of any cover, pending ones included (administrator)', tags: ['moderation'], params: idParams } }, async (request, reply) => {
-    await auth.require(request, 'admin');
-    const cover = await existingCover(coverIdParam(request));
-    return reply.type(cover.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(cover));
-  });
-
-  for (const [action, status] of [
-    ['approve', 'approved'],
-    ['reject', 'rejected'],
-  ] as const) {
-    app.post(
-      `/api/v1/covers/:id/${action}`,
-      { schema: { summary: `${action === 'approve' ? 'Approve' : 'Reject'} a cover (administrator)`, tags: ['moderation'], params: idParams } },
-      async (request) => {
-        await auth.require(request, 'admin');
-        const cover = await existingCover(coverIdParam(request));
-        if (cover.deleted) throw new JacketError(409, 'cover_deleted', `Cover ${cover.id} was deleted; there is nothing to ${action}.`);
-        await catalogue.setStatus(cover.id, status);
-        request.log.info({ coverId: cover.id, status }, 'moderation decision');
-        return { id: cover.id, status };
-      },
-    );
-  }
-
-  // ---- Release images (the Cover Art Archive dialect): the same decisions, kept on the image ----
-
   async function existingImage(id: number): Promise<ReleaseImage> {
     const image = await services.releases.getImage(id);
     if (image) return image;
@@ -126,38 +78,88 @@ export async function moderationRoutes(app: FastifyInstance, services: Services)
     throw new JacketError(404, 'not_found', `There is no image ${id}.`);
   }
 
-  app.get(
-    '/api/v1/moderation/images/:id/image',
-    { schema: { summary: 'The original of any release image, pending and rejected ones included (administrator)', tags: ['moderation'], params: imageIdParams } },
-    async (request, reply) => {
-      await auth.require(request, 'admin');
-      const image = await existingImage(imageIdParam(request));
-      return reply.type(image.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(image));
-    },
-  );
+  // The decisions and what they are made on: a route group for the administrator alone.
+  await app.register(async (admin) => {
+    requirePermission(admin, auth, 'admin');
 
-  for (const [action, status] of [
-    ['approve', 'approved'],
-    ['reject', 'rejected'],
-  ] as const) {
-    app.post(
-      `/api/v1/images/:id/${action}`,
+    admin.get(
+      '/api/v1/moderation',
       {
         schema: {
-          summary: `${action === 'approve' ? 'Approve a release image: served, approved:true in index.json' : 'Reject a release image: gone from index.json and every route, kept for audit'} (administrator)`,
+          summary: 'Covers (`pending`) and release images (`pendingImages`) waiting for a moderation decision (administrator), oldest first',
+          description: '`limit` and `offset` apply to each list separately.',
           tags: ['moderation'],
-          params: imageIdParams,
+          querystring: {
+            type: 'object',
+            properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 }, offset: { type: 'integer', minimum: 0, default: 0 } },
+          },
         },
       },
       async (request) => {
-        await auth.require(request, 'admin');
-        const image = await services.releases.setImageStatus((await existingImage(imageIdParam(request))).id, status);
-        request.log.info({ imageId: image.id, release: image.release, status }, 'moderation decision');
-        return { id: image.id, release: image.release, status };
+        const { limit, offset } = request.query as { limit: number; offset: number };
+        const pending = await Promise.all((await catalogue.pendingCovers(limit, offset)).map((cover) => coverRecord(services, cover)));
+        const pendingImages = (await services.releases.pendingImages(limit, offset)).map((image) => imageJson(publicBase(request, services.config), image));
+        return { enabled: services.moderation, pending, pendingImages };
       },
     );
-  }
 
+    // Pending covers are served to nobody through the public dialects; the moderator still has to see one to judge it.
+    admin.get('/api/v1/moderation/:id/image', { schema: { summary: 'The original image of any cover, pending ones included (administrator)', tags: ['moderation'], params: idParams } }, async (request, reply) => {
+      const cover = await existingCover(coverIdParam(request));
+      return reply.type(cover.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(cover));
+    });
+
+    for (const [action, status] of [
+      ['approve', 'approved'],
+      ['reject', 'rejected'],
+    ] as const) {
+      admin.post(
+        `/api/v1/covers/:id/${action}`,
+        { schema: { summary: `${action === 'approve' ? 'Approve' : 'Reject'} a cover (administrator)`, tags: ['moderation'], params: idParams } },
+        async (request) => {
+          const cover = await existingCover(coverIdParam(request));
+          if (cover.deleted) throw new JacketError(409, 'cover_deleted', `Cover ${cover.id} was deleted; there is nothing to ${action}.`);
+          await catalogue.setStatus(cover.id, status);
+          request.log.info({ coverId: cover.id, status }, 'moderation decision');
+          return { id: cover.id, status };
+        },
+      );
+    }
+
+    // ---- Release images (the Cover Art Archive dialect): the same decisions, kept on the image ----
+
+    admin.get(
+      '/api/v1/moderation/images/:id/image',
+      { schema: { summary: 'The original of any release image, pending and rejected ones included (administrator)', tags: ['moderation'], params: imageIdParams } },
+      async (request, reply) => {
+        const image = await existingImage(imageIdParam(request));
+        return reply.type(image.mime).header('cache-control', 'private, no-store').send(await renditions.requireOriginal(image));
+      },
+    );
+
+    for (const [action, status] of [
+      ['approve', 'approved'],
+      ['reject', 'rejected'],
+    ] as const) {
+      admin.post(
+        `/api/v1/images/:id/${action}`,
+        {
+          schema: {
+            summary: `${action === 'approve' ? 'Approve a release image: served, approved:true in index.json' : 'Reject a release image: gone from index.json and every route, kept for audit'} (administrator)`,
+            tags: ['moderation'],
+            params: imageIdParams,
+          },
+        },
+        async (request) => {
+          const image = await services.releases.setImageStatus((await existingImage(imageIdParam(request))).id, status);
+          request.log.info({ imageId: image.id, release: image.release, status }, 'moderation decision');
+          return { id: image.id, release: image.release, status };
+        },
+      );
+    }
+  });
+
+  // What anyone may ask: the state of an upload or an image, and the record of a served cover.
   app.get(
     '/api/v1/images/:id/status',
     { schema: { summary: 'Moderation state of a release image: pending, approved, rejected or deleted', tags: ['moderation'], params: imageIdParams } },

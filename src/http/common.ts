@@ -188,3 +188,16 @@ export function errorBody(error: unknown): { status: number; headers: Record<str
       : (fastifyError.message ?? 'Bad request.');
   return { status, headers: {}, body: { error: code, message } };
 }
+
+/**
+ * A route group's error handler: any error in the native shape, or in `shape` (a dialect's own error body) when it
+ * is the client's; a server error is logged and never shaped, so it says nothing of what failed.
+ */
+export function errorHandler(shape: (body: { error: string; message: string }) => object = (body) => body) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const rendered = errorBody(error);
+    // 501 is a valid request for something not offered (a IIIF rotation by 45°): the client's to know, not a fault.
+    if (rendered.status >= 500 && rendered.status !== 501) request.log.error({ err: error }, 'request failed');
+    return reply.code(rendered.status).headers(rendered.headers).send(rendered.status < 500 ? shape(rendered.body) : rendered.body);
+  };
+}

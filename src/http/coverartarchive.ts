@@ -119,6 +119,11 @@ export function imageFileName(release: string, image: Pick<ReleaseImage, 'id' | 
   return `mbid-${release}-${image.id}_thumb${size}.${RENDITION_FORMATS[format].extension}`;
 }
 
+/** The entity tag of a release image's thumbnail: one per rendition, the same on every route that serves it. */
+export function thumbnailTag(image: Pick<ReleaseImage, 'sha256'>, size: number, format: RenditionFormat): string {
+  return `"${image.sha256.slice(0, 32)}-${size}-${format}"`;
+}
+
 /** The index.json listing of a release, as a plain value (keys get sorted when serialised). */
 export function releaseListing(services: Services, base: string, release: string, images: ReleaseImage[]) {
   const front = firstOfType(images, FRONT_TYPE);
@@ -352,7 +357,7 @@ export async function coverArtArchiveRoutes(app: FastifyInstance, services: Serv
           image,
           format,
           target: fitLongestSide(image.width, image.height, size),
-          etag: () => `"${tag}-${size}-${format}"`,
+          etag: () => thumbnailTag(image, size, format),
           cacheControl: LONG_CACHE,
           ranges: true,
           hot: ANYONE,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
@@ -40,6 +41,9 @@ function loadAssets(dir: string, prefix = ''): Map<string, Asset> {
   return assets;
 }
 
+/** OpenSeadragon's script and button images, from its npm package: the deep view's viewer, served from here (no CDN). */
+const VIEWER_DIR = path.dirname(createRequire(import.meta.url).resolve('openseadragon'));
+
 /** Pages of the UI; each is the same shell, and the shell's script draws the page named by the path. */
 const PAGES = ['/', '/ui/upload', '/ui/moderation', '/ui/keys', '/ui/cover/:id', '/ui/release/:mbid'];
 
@@ -54,7 +58,9 @@ export async function homeRoutes(app: FastifyInstance, services: Services): Prom
     `img-src 'self' blob: data:${extra}`,
     `connect-src 'self'${extra}`,
     "script-src 'self'",
-    "style-src 'self'",
+    // The one inline style allowed is the empty one: the deep view's marker <style> that keeps OpenSeadragon from
+    // adding its own (src/ui/deep-view.js). An empty stylesheet styles nothing.
+    "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
@@ -77,6 +83,13 @@ export async function homeRoutes(app: FastifyInstance, services: Services): Prom
   app.get('/ui/*', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-security-policy', contentSecurityPolicy).header('referrer-policy', 'same-origin').header('cache-control', 'no-cache');
     return reply.code(404).type(shell.type).send(shell.bytes);
+  });
+
+  const viewer = loadAssets(VIEWER_DIR);
+  app.get<{ Params: { '*': string } }>('/ui/vendor/openseadragon/*', { schema: { hide: true } }, async (request, reply) => {
+    const asset = viewer.get(request.params['*']);
+    if (!asset) return reply.code(404).send({ error: 'not_found', message: `There is no viewer file ${request.params['*'].slice(0, 80)}.` });
+    return send(request, reply, asset);
   });
 
   app.get<{ Params: { '*': string } }>('/ui/assets/*', { schema: { hide: true } }, async (request, reply) => {

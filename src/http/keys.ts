@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.ts';
 import { CONTACT_MAX, describeKey, keyDefaults, NAME_MAX, validateNewKey } from '../catalogue/keys.ts';
+import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { clientIp, liveLimitStore, rateLimitedError } from '../limits/public.ts';
 import { DailyQuota, RateLimiter } from '../limits/rate.ts';
@@ -21,29 +22,31 @@ export async function keysApiRoutes(app: FastifyInstance, services: Services): P
   const defaults = keyDefaults(config);
   const signupLimiter = config.keySignupRateLimit ? new RateLimiter('signup', config.keySignupRateLimit, store) : undefined;
 
-  app.post('/api/v1/keys', async (request, reply) => {
-    await auth.require(request, 'admin');
-    const input = validateNewKey(bodyObject(request.body));
-    const { secret, key } = await keys.create(input);
-    request.log.info({ keyId: key.id }, 'developer key created');
-    return reply.code(201).send({ key: secret, ...describeKey(key, defaults), usageUrl: `/devkey/${secret}/usage` });
-  });
+  // Administration: a route group of its own, every route for the administrator.
+  await app.register(async (admin) => {
+    requirePermission(admin, auth, 'admin');
 
-  app.get('/api/v1/keys', async (request, reply) => {
-    await auth.require(request, 'admin');
-    const list = await keys.list();
-    const described = await Promise.all(
-      list.map(async (key) => ({ ...describeKey(key, defaults), countedToday: (await quota.usage(key.id, key.dailyLimit ?? defaults.dailyLimit)).counted })),
-    );
-    return reply.header('cache-control', 'no-store').send({ keys: described });
-  });
+    admin.post('/api/v1/keys', async (request, reply) => {
+      const input = validateNewKey(bodyObject(request.body));
+      const { secret, key } = await keys.create(input);
+      request.log.info({ keyId: key.id }, 'developer key created');
+      return reply.code(201).send({ key: secret, ...describeKey(key, defaults), usageUrl: `/devkey/${secret}/usage` });
+    });
 
-  app.delete<{ Params: { key: string } }>('/api/v1/keys/:key', async (request, reply) => {
-    await auth.require(request, 'admin');
-    const key = await keys.revoke(request.params.key);
-    if (!key) throw new JacketError(404, 'not_found', 'There is no such developer key (give its id or its secret).');
-    request.log.info({ keyId: key.id }, 'developer key revoked');
-    return reply.send(describeKey(key, defaults));
+    admin.get('/api/v1/keys', async (request, reply) => {
+      const list = await keys.list();
+      const described = await Promise.all(
+        list.map(async (key) => ({ ...describeKey(key, defaults), countedToday: (await quota.usage(key.id, key.dailyLimit ?? defaults.dailyLimit)).counted })),
+      );
+      return reply.header('cache-control', 'no-store').send({ keys: described });
+    });
+
+    admin.delete<{ Params: { key: string } }>('/api/v1/keys/:key', async (request, reply) => {
+      const key = await keys.revoke(request.params.key);
+      if (!key) throw new JacketError(404, 'not_found', 'There is no such developer key (give its id or its secret).');
+      request.log.info({ keyId: key.id }, 'developer key revoked');
+      return reply.send(describeKey(key, defaults));
+    });
   });
 
   app.post('/api/v1/keys/signup', async (request, reply) => {

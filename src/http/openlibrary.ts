@@ -9,7 +9,7 @@ import { EDITION_SCHEMES, normaliseIdentifier, parseCoverId, parseOlid } from '.
 import { renditionFormatForExtension, type RenditionFormat } from '../images/render.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
 import { presentedCredential } from '../limits/public.ts';
-import { BLANK_GIF, errorBody, first, LONG_CACHE, queryParam, readForm, SHORT_CACHE, type FormData } from './common.ts';
+import { BLANK_GIF, errorHandler, first, LONG_CACHE, queryParam, readForm, SHORT_CACHE, type FormData } from './common.ts';
 
 export const CATEGORIES: Category[] = ['b', 'a', 'w'];
 const CATEGORY_IDS: Record<Category, number> = { b: 1, a: 2, w: 3 };
@@ -155,9 +155,6 @@ export function uploadErrorBody(body: { error: string; message: string }): objec
   return mapped ? { code: mapped.code, message: mapped.message, error: body.error, detail: body.message } : body;
 }
 
-/** The upload routes, whose errors (even those raised before the handler runs) take the Open Library shape. */
-export const UPLOAD_ROUTE = /^\/[abw]\/upload2?$/;
-
 function identifiersFromForm(form: FormData): IdentifierInput[] {
   const identifiers: IdentifierInput[] = [];
   for (const scheme of EDITION_SCHEMES) {
@@ -277,35 +274,6 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       return sendJson(reply, callback, result);
     });
 
-    app.post(`/${category}/upload2`, async (request, reply) => {
-      try {
-        await requireUploader(request);
-        const form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
-        const cover = await addCoverFromForm(form, category, first(form, 'olid'));
-        return reply.send({ ok: 'true', id: cover.id, status: cover.status });
-      } catch (error) {
-        return sendUploadError(reply, error);
-      }
-    });
-
-    app.post(`/${category}/upload`, async (request, reply) => {
-      let form: FormData | undefined;
-      try {
-        await requireUploader(request);
-        form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
-        const olid = first(form, 'olid');
-        if (!olid) throw new JacketError(400, 'invalid_olid', 'The legacy upload form needs an olid.');
-        const cover = await addCoverFromForm(form, category, olid);
-        return reply.code(303).header('location', redirectLocation(first(form, 'success_url')) ?? `/${category}/id/${cover.id}.json`).send();
-      } catch (error) {
-        const failureUrl = form ? first(form, 'failure_url') : undefined;
-        const mapped = error instanceof JacketError ? uploadErrorCode(error.code) : undefined;
-        const location = error instanceof JacketError ? redirectLocation(failureUrl, { errcode: String(mapped?.code ?? 0), errmsg: error.message }) : undefined;
-        if (location) return reply.code(303).header('location', location).send();
-        return sendUploadError(reply, error);
-      }
-    });
-
     for (const action of ['delete', 'touch'] as const) {
       app.post(`/${category}/${action}`, async (request, reply) => {
         await auth.require(request, 'admin');
@@ -322,15 +290,40 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
     }
   }
 
+  // The upload forms: a route group whose errors, even those raised before a handler runs, take the Open Library shape.
+  await app.register(async (uploads) => {
+    uploads.setErrorHandler(errorHandler(uploadErrorBody));
+    for (const category of CATEGORIES) {
+      uploads.post(`/${category}/upload2`, async (request, reply) => {
+        await requireUploader(request);
+        const form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
+        const cover = await addCoverFromForm(form, category, first(form, 'olid'));
+        return reply.send({ ok: 'true', id: cover.id, status: cover.status });
+      });
+
+      uploads.post(`/${category}/upload`, async (request, reply) => {
+        let form: FormData | undefined;
+        try {
+          await requireUploader(request);
+          form = await readForm(request, services.intake.maxImageBytes, IMAGE_FIELDS);
+          const olid = first(form, 'olid');
+          if (!olid) throw new JacketError(400, 'invalid_olid', 'The legacy upload form needs an olid.');
+          const cover = await addCoverFromForm(form, category, olid);
+          return reply.code(303).header('location', redirectLocation(first(form, 'success_url')) ?? `/${category}/id/${cover.id}.json`).send();
+        } catch (error) {
+          const failureUrl = form ? first(form, 'failure_url') : undefined;
+          const mapped = error instanceof JacketError ? uploadErrorCode(error.code) : undefined;
+          const location = error instanceof JacketError ? redirectLocation(failureUrl, { errcode: String(mapped?.code ?? 0), errmsg: error.message }) : undefined;
+          if (location) return reply.code(303).header('location', location).send();
+          throw error;
+        }
+      });
+    }
+  });
+
   function sendJson(reply: FastifyReply, callback: string | undefined, value: unknown) {
     if (callback) return reply.type('application/javascript; charset=utf-8').send(`${callback}(${JSON.stringify(value)});`);
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(value));
-  }
-
-  function sendUploadError(reply: FastifyReply, error: unknown) {
-    const rendered = errorBody(error);
-    if (rendered.status >= 500) throw error;
-    return reply.code(rendered.status).headers(rendered.headers).send(uploadErrorBody(rendered.body));
   }
 
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames, typeNames, type Release, type ReleaseDate, type ReleaseImage } from '../catalogue/releases.ts';
+import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
@@ -91,6 +92,8 @@ export function imageJson(base: string, image: ReleaseImage) {
 export async function releasesApiRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { releases, auth, ingest, config } = services;
   const base = (request: FastifyRequest) => publicBase(request, config);
+  // Every route here writes: the group asks for an upload key (or the admin token) once, before any body is read.
+  requirePermission(app, auth, 'upload');
 
   app.put<{ Params: { mbid: string }; Body: { releaseGroup?: string | null; date?: string | null } }>(
     '/api/v1/releases/:mbid',
@@ -112,7 +115,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const mbid = mbidOf(request.params.mbid, 'The release MBID');
       const body = request.body ?? {};
       const releaseGroup = body.releaseGroup === undefined || body.releaseGroup === null ? body.releaseGroup : mbidOf(body.releaseGroup, 'releaseGroup');
@@ -141,7 +143,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const mbid = mbidOf(request.params.mbid, 'The release MBID');
       const form = await readForm(request, services.intake.maxImageBytes);
       const file = form.files.find((item) => item.field === 'file') ?? form.files[0];
@@ -182,7 +183,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : undefined;
       if (id === undefined) throw new JacketError(400, 'invalid_id', 'The image id must be a whole number.');
       const body = request.body ?? {};
@@ -199,7 +199,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
     '/api/v1/images/:id',
     { schema: { tags: TAGS, summary: 'Remove an image from its release', security, params: idParams, response: { 400: errorSchema, 401: errorSchema, 404: errorSchema } } },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const id = /^\d{1,15}$/.test(request.params.id) ? Number(request.params.id) : undefined;
       if (id === undefined) throw new JacketError(400, 'invalid_id', 'The image id must be a whole number.');
       await releases.deleteImage(id);
@@ -227,7 +226,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const group = mbidOf(request.params.mbid, 'The release-group MBID');
       const release = request.body.release === null ? null : mbidOf(request.body.release, 'release');
       await releases.chooseReleaseGroupCover(group, release);
@@ -255,7 +253,6 @@ export async function releasesApiRoutes(app: FastifyInstance, services: Services
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'upload');
       const mbid = mbidOf(request.params.mbid, 'The release MBID');
       const into = mbidOf(request.body.into, 'into');
       const result = await releases.mergeRelease(mbid, into);

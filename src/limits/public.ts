@@ -96,6 +96,7 @@ export interface PublicHooksOptions {
   olRate: Rate | undefined;
   olStatus: number;
   caaRate: Rate | undefined;
+  iiifRate: Rate | undefined;
   store: LimitStore;
   auth: Auth;
   keys: KeyService;
@@ -106,9 +107,11 @@ export interface PublicLimitHooks {
   /** The Open Library lookup limit counted at once, for a hit answered from memory. */
   openLibraryLookupNow?: IpLimit['countNow'];
   coverArtArchiveRequest?: RequestHook;
+  /** IIIF requests that must be rendered (not a listed size, not in memory). */
+  iiifRender?: RequestHook;
 }
 
-/** The hooks the public dialects call: Open Library identifier lookups and Cover Art Archive requests. */
+/** The hooks the public dialects call: Open Library identifier lookups, Cover Art Archive requests, IIIF renders. */
 export function publicLimitHooks(options: PublicHooksOptions): PublicLimitHooks {
   const { store, auth, keys } = options;
   const hooks: PublicLimitHooks = {};
@@ -119,6 +122,8 @@ export function publicLimitHooks(options: PublicHooksOptions): PublicLimitHooks 
   }
   const coverArtArchive = ipLimit({ name: 'caa', rate: options.caaRate, status: 503, what: 'Cover Art Archive requests', store, auth, keys });
   if (coverArtArchive) hooks.coverArtArchiveRequest = coverArtArchive.hook;
+  const iiif = ipLimit({ name: 'iiif', rate: options.iiifRate, status: 429, what: 'IIIF images to render', store, auth, keys });
+  if (iiif) hooks.iiifRender = iiif.hook;
   return hooks;
 }
 

@@ -91,8 +91,7 @@ export class OpenLibraryMirror {
     if (known) {
       const cover = await catalogue.visibleCover(Number(known.cover_id));
       if (cover) {
-        await catalogue.attachIdentifiers(catalogue.db, identifiers, { olid: cover.olid ?? undefined, coverId: cover.id });
-        catalogue.changed();
+        await catalogue.write((trx) => catalogue.attachIdentifiers(trx, identifiers, { olid: cover.olid ?? undefined, coverId: cover.id }));
         return cover;
       }
     }

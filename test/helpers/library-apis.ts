@@ -3,9 +3,9 @@ import http from 'node:http';
 import { form, makeImage } from './images.ts';
 import type { RunningJacket } from './server.ts';
 
-/** Upload a 1000×1500 JPEG cover under /b through the write API; its id. */
-export async function uploadBookCover(jacket: RunningJacket, fields: Record<string, string | string[]>, color = '#3a6ea5'): Promise<number> {
-  const bytes = await makeImage(1000, 1500, { color });
+/** Upload a cover under /b through the write API (a 1000×1500 JPEG of `image` when it is a colour); its id. */
+export async function uploadBookCover(jacket: RunningJacket, fields: Record<string, string | string[]>, image: string | Buffer = '#3a6ea5'): Promise<number> {
+  const bytes = typeof image === 'string' ? await makeImage(1000, 1500, { color: image }) : image;
   const response = await jacket.get('/b/upload2', { method: 'POST', headers: jacket.admin, body: form({ ...fields, data: { bytes } }) });
   const body = await response.json();
   assert.equal(response.status, 200, JSON.stringify(body));

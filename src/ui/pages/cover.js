@@ -1,4 +1,5 @@
 import { onSessionChange } from '../app.js';
+import { deepViewPanel, srcsetSnippet } from '../deep-view.js';
 import { api, clear, errorNotice, formatBytes, formatDate, getRole, getToken, h, notice, setTitle, urlRow, urlTable } from '../lib.js';
 
 const CATEGORY_NAMES = { b: 'Book edition', a: 'Author', w: 'Work' };
@@ -71,6 +72,21 @@ async function imageFor(cover) {
   const response = await fetch(`/api/v1/moderation/${cover.id}/image`, { headers: { authorization: `Bearer ${getToken() ?? ''}` } });
   if (!response.ok) return h('p', { class: 'muted' }, 'The image is not served while the cover is not approved.');
   return h('img', { src: URL.createObjectURL(await response.blob()), alt });
+}
+
+/** The zoomable original and the markup for putting the cover on a page, both through the IIIF Image API. */
+function webPanels(cover) {
+  const identifier = `cover-${cover.id}`;
+  return [
+    deepViewPanel(identifier, `Cover ${cover.id}`),
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'srcset-title' },
+      h('h2', { id: 'srcset-title' }, 'On a web page'),
+      h('p', { class: 'small muted' }, 'Ready to paste: the browser picks the width its screen needs.'),
+      h('pre', { class: 'snippet' }, h('code', {}, srcsetSnippet(identifier, cover.width, `Cover ${cover.id}`))),
+    ),
+  ];
 }
 
 let listening = false;
@@ -155,6 +171,7 @@ export async function render(main, rawId) {
         h('section', { class: 'panel', 'aria-labelledby': 'ids-title' }, h('h2', { id: 'ids-title' }, 'Identifiers'), identifiers),
       ),
     ),
+    cover.status === 'approved' ? webPanels(cover) : null,
     h('section', { class: 'panel', 'aria-labelledby': 'ol-title' }, h('h2', { id: 'ol-title' }, 'Open Library Covers API'), openLibraryTable(cover)),
     h('section', { class: 'panel', 'aria-labelledby': 'keyed-title' }, h('h2', { id: 'keyed-title' }, 'Keyed covers (LibraryThing style)'), keyedTable(cover)),
     h(

@@ -1,3 +1,4 @@
+import { deepViewPanel } from '../deep-view.js';
 import { api, clear, errorNotice, h, MBID_PATTERN, notice, setTitle } from '../lib.js';
 
 /**
@@ -95,6 +96,12 @@ function frontPanel(title, mbid, index, kind) {
   );
 }
 
+/** The front (else the first served image) opened zoomable, through the IIIF Image API. */
+function deepViewOfFront(index) {
+  const image = index.images.find((candidate) => candidate.front && candidate.approved) ?? index.images.find((candidate) => candidate.approved);
+  return image ? deepViewPanel(`caa-${image.id}`, `Image ${image.id}`) : null;
+}
+
 export async function render(main, rawMbid) {
   const mbid = rawMbid.toLowerCase();
   setTitle(`Release ${mbid}`);
@@ -114,6 +121,7 @@ export async function render(main, rawMbid) {
       h('p', {}, h('a', { href: index.release }, 'This release on MusicBrainz'), ' · ', h('a', { href: `/release/${mbid}` }, 'index.json')),
       h('p', { class: 'small muted' }, 'Paths below are on ', h('code', {}, location.origin), '; each answers 307 to its file.'),
       frontPanel('Front', canonical, index, 'release'),
+      deepViewOfFront(index),
       h(
         'section',
         { class: 'panel', 'aria-labelledby': 'images-title' },
