@@ -34,7 +34,7 @@ export const SETTINGS: Setting[] = [
   {
     env: 'JACKET_SOURCE_URL_ALLOW_PRIVATE',
     default: 'false',
-    meaning: 'Allow `source_url` downloads from loopback and private-network addresses (only for closed networks and tests); link-local addresses such as cloud metadata stay refused.',
+    meaning: 'Allow `source_url` downloads, and mirror redirects to a host other than the upstream, from loopback and private-network addresses (only for closed networks and tests); link-local addresses such as cloud metadata stay refused.',
   },
   { env: 'JACKET_SOURCE_URL_TIMEOUT_MS', default: '10000', meaning: 'Time limit for a whole `source_url` download, redirects included.' },
   { env: 'JACKET_IMAGE_CONCURRENCY', default: '(number of cores)', meaning: 'Image operations (resize/encode) run at once.' },

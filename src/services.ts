@@ -163,7 +163,13 @@ async function sharedState(config: Config): Promise<{ limits: LimitStore; change
 function setUpMirrors(services: Services): void {
   const { config } = services;
   const upstreamAt = (base: string) =>
-    new Upstream({ base, rate: config.upstreamRate, timeoutMs: config.upstreamTimeoutMs, maxBytes: services.intake.maxImageBytes });
+    new Upstream({
+      base,
+      rate: config.upstreamRate,
+      timeoutMs: config.upstreamTimeoutMs,
+      maxBytes: services.intake.maxImageBytes,
+      allowPrivateRedirects: config.sourceUrlAllowPrivate,
+    });
   if (config.upstreamOpenLibrary) {
     const mirror = new OpenLibraryMirror(services, upstreamAt(config.upstreamOpenLibrary), config.upstreamNegativeTtlMs);
     services.mirror.openLibrary = mirror;

@@ -21,13 +21,17 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** A real browser with a fresh profile in a temp dir, removed afterwards: nothing carries over between runs. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * A real browser with a fresh profile in a temp dir, removed afterwards: nothing carries over between runs.
+ * `bypassCSP` ignores the pages' Content-Security-Policy, to see what a page would do without that safety net.
+ */
+export async function launchBrowser(options: { bypassCSP?: boolean } = {}): Promise<TestBrowser> {
   const profile = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: DESKTOP,
+    bypassCSP: options.bypassCSP ?? false,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
   // Fail within seconds, not the default 30 s per step: pages here answer from a local server.

@@ -1,3 +1,4 @@
+import zlib from 'node:zlib';
 import sharp from 'sharp';
 
 /** A solid-colour test image of the given stored size and format (optionally with an EXIF orientation tag). */
@@ -39,4 +40,14 @@ export async function bookCoverArt(title: string, author: string, color: string)
     <text x="200" y="250" font-family="DejaVu Serif" font-size="38" fill="#f4ecd8" text-anchor="middle">${title}</text>
     <text x="200" y="320" font-family="DejaVu Sans" font-size="20" fill="#f4ecd8" text-anchor="middle">${author}</text></svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
+}
+
+/** One PNG chunk: length, type, data and the CRC over type and data. */
+export function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(zlib.crc32(body));
+  return Buffer.concat([length, body, crc]);
 }
