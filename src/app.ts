@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
@@ -13,6 +15,7 @@ import { readApiRoutes } from './http/read-api.ts';
 import { homeRoutes } from './http/home.ts';
 import { moderationRoutes } from './http/api-moderation.ts';
 import { coverRoutes } from './http/api-covers.ts';
+import { statsRoutes } from './http/api-stats.ts';
 import { openLibraryRoutes } from './http/openlibrary.ts';
 import { mirrorRoutes } from './http/api-mirror.ts';
 import { asteriskOptions, coverArtArchiveRoutes } from './http/coverartarchive.ts';
@@ -36,6 +39,7 @@ const ROUTE_GROUPS: Array<(scope: FastifyInstance, services: Services) => Promis
   keysApiRoutes,
   moderationRoutes,
   coverRoutes,
+  statsRoutes,
   coverImageRoutes,
   booksApiRoutes,
   readApiRoutes,
@@ -50,6 +54,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const services = await createServices(config, { generateAdminToken: options.generateAdminToken });
   const hot = new HotResponses(services);
   services.hotResponses = hot;
+  services.usage.start(config.statsFlushMs);
   const app = Fastify({
     // Hits on hot image URLs are answered before Fastify routes them (see http/hot-responses.ts). Over TLS Fastify
     // builds its own HTTP/2 server and every request takes the ordinary path.
@@ -110,7 +115,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Kept to what assistive technology reads well: no top bar (an unlabelled "explore" field, an image without text),
+  // no deep links (a link inside each operation's expand button), badges at a readable contrast.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { layout: 'BaseLayout', deepLinking: false },
+    theme: { css: [{ filename: 'jacket.css', content: fs.readFileSync(path.join(import.meta.dirname, 'http', 'docs.css'), 'utf8') }] },
+  });
   // A urlencoded body may carry an image (`data=` on upload2), percent-encoded: the same cap as a multipart upload.
   await app.register(formbody, { bodyLimit: services.intake.maxBodyBytes, parser: parseUrlencoded });
   await app.register(multipart);

@@ -34,7 +34,7 @@ export const SETTINGS: Setting[] = [
   {
     env: 'JACKET_SOURCE_URL_ALLOW_PRIVATE',
     default: 'false',
-    meaning: 'Allow `source_url` downloads from loopback and private-network addresses (only for closed networks and tests); link-local addresses such as cloud metadata stay refused.',
+    meaning: 'Allow `source_url` downloads, and mirror redirects to a host other than the upstream, from loopback and private-network addresses (only for closed networks and tests); link-local addresses such as cloud metadata stay refused.',
   },
   { env: 'JACKET_SOURCE_URL_TIMEOUT_MS', default: '10000', meaning: 'Time limit for a whole `source_url` download, redirects included.' },
   { env: 'JACKET_IMAGE_CONCURRENCY', default: '(number of cores)', meaning: 'Image operations (resize/encode) run at once.' },
@@ -51,6 +51,11 @@ export const SETTINGS: Setting[] = [
   { env: 'JACKET_UPSTREAM_OPENLIBRARY', default: '(none: mirror off)', meaning: 'Mirror mode: base URL of an Open Library Covers-compatible service asked on a local miss.' },
   { env: 'JACKET_UPSTREAM_COVERARTARCHIVE', default: '(none: mirror off)', meaning: 'Mirror mode: base URL of a Cover Art Archive-compatible service asked on a local miss.' },
   { env: 'JACKET_UPSTREAM_RATE', default: '1/1s', meaning: 'Requests per interval to each upstream (`N/[k]ms|s|m|h`), shared by all misses; redirect hops count.' },
+  {
+    env: 'JACKET_STATS_FLUSH_INTERVAL',
+    default: '1m',
+    meaning: 'How often the request and rendition counts of the statistics page are added to the catalogue database (`30s`, `10m`, or seconds); counts of the last interval are lost if the process is killed.',
+  },
   { env: 'JACKET_UPSTREAM_NEGATIVE_TTL', default: '1h', meaning: 'How long "the upstream has no such cover" is remembered (`30s`, `10m`, `1h`, or seconds).' },
   { env: 'JACKET_UPSTREAM_TIMEOUT_MS', default: '10000', meaning: 'Longest a miss waits for the upstream (rate-gate wait plus the request) before answering 503.' },
   {
@@ -159,6 +164,8 @@ export interface Config {
   upstreamCoverArtArchive: string | undefined;
   upstreamRate: Rate;
   upstreamNegativeTtlMs: number;
+  /** JACKET_STATS_FLUSH_INTERVAL: how often usage counts go to the database (src/usage.ts). */
+  statsFlushMs: number;
   upstreamTimeoutMs: number;
   moderation: boolean;
   /** `postgres://…` selects PostgreSQL; undefined means SQLite inside dataDir. */
@@ -297,6 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamCoverArtArchive: url(env, 'JACKET_UPSTREAM_COVERARTARCHIVE'),
     upstreamRate: requiredRate(env, 'JACKET_UPSTREAM_RATE'),
     upstreamNegativeTtlMs: duration(env, 'JACKET_UPSTREAM_NEGATIVE_TTL'),
+    statsFlushMs: duration(env, 'JACKET_STATS_FLUSH_INTERVAL'),
     upstreamTimeoutMs: int(env, 'JACKET_UPSTREAM_TIMEOUT_MS', 1),
     moderation: bool(env, 'JACKET_MODERATION'),
     databaseUrl: databaseUrl(env),

@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import type { IntakePolicy } from './intake.ts';
 import type { Metrics } from './metrics.ts';
 import type { Category, Cover, CoverCatalogue, IdentifierInput } from './catalogue/covers.ts';
+import type { TitleEdit } from './catalogue/titles.ts';
 import { JacketError } from './errors.ts';
 import { safeFetch } from './fetch/safe-fetch.ts';
 import { inspectImage, type InspectedImage } from './images/inspect.ts';
@@ -16,6 +17,7 @@ export interface CoverUpload {
   sourceUrl?: string;
   author?: string;
   identifiers?: IdentifierInput[];
+  title?: TitleEdit;
   id?: number;
   status?: Cover['status'];
 }
@@ -93,6 +95,7 @@ export class Ingest {
       sourceUrl: upload.sourceUrl,
       author: upload.author,
       identifiers: upload.identifiers,
+      title: upload.title,
       id: upload.id,
       status: upload.status,
     });

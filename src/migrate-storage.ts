@@ -23,10 +23,23 @@ export class MigrationRefused extends Error {}
 
 const BATCH = 500;
 
-/** Tables of an SQLite catalogue in creation order (migrations create referenced tables first). */
+/**
+ * Tables of an SQLite catalogue in creation order (migrations create referenced tables first). A full-text index (an
+ * FTS5 virtual table and its shadow tables) is no data of its own: the target builds its own from the rows copied
+ * (SQLite by its triggers, PostgreSQL by a generated column).
+ */
 async function sqliteTables(db: CatalogueDb): Promise<string[]> {
-  const result = await sql<{ name: string }>`select name from sqlite_master where type = 'table' order by rowid`.execute(db);
-  return result.rows.map((row) => row.name).filter((name) => !name.startsWith('sqlite_') && !name.startsWith('kysely_'));
+  const result = await sql<{ name: string; sql: string | null }>`select name, sql from sqlite_master where type = 'table' order by rowid`.execute(db);
+  const indexes = result.rows.filter((row) => /^create virtual table/i.test(row.sql ?? '')).map((row) => row.name);
+  return result.rows
+    .map((row) => row.name)
+    .filter((name) => !name.startsWith('sqlite_') && !name.startsWith('kysely_'))
+    .filter((name) => !indexes.some((index) => name === index || name.startsWith(`${index}_`)));
+}
+
+/** Each table's columns in the target: a column only SQLite has (the rowid FTS5 refers to) is not copied. */
+async function targetColumns(db: CatalogueDb): Promise<Map<string, Set<string>>> {
+  return new Map((await db.introspection.getTables()).map((table) => [table.name, new Set(table.columns.map((column) => column.name))]));
 }
 
 /**
@@ -61,6 +74,7 @@ export async function copyInstall(source: Install, target: Install, options: Cop
   say(`blobs: ${blobsCopied} copied, ${blobsAlreadyThere} already there`);
 
   const tables = await sqliteTables(source.db);
+  const columns = await targetColumns(target.db);
   const rows: Record<string, number> = {};
   await target.db.transaction().execute(async (trx) => {
     for (const table of [...tables].reverse()) await trx.deleteFrom(table as never).execute();
@@ -69,7 +83,9 @@ export async function copyInstall(source: Install, target: Install, options: Cop
       for (let offset = 0; ; offset += BATCH) {
         const batch = await sql<Record<string, unknown>>`select * from ${sql.table(table)} order by rowid limit ${BATCH} offset ${offset}`.execute(source.db);
         if (batch.rows.length === 0) break;
-        await trx.insertInto(table as never).values(batch.rows as never).execute();
+        const kept = columns.get(table);
+        const values = kept ? batch.rows.map((row) => Object.fromEntries(Object.entries(row).filter(([column]) => kept.has(column)))) : batch.rows;
+        await trx.insertInto(table as never).values(values as never).execute();
         rows[table] += batch.rows.length;
       }
       say(`${table}: ${rows[table]} rows`);

@@ -7,6 +7,7 @@ import { KeyService } from './catalogue/keys.ts';
 import { ReleaseCatalogue } from './catalogue/releases.ts';
 import type { Config } from './config.ts';
 import { Delivery } from './delivery/answer.ts';
+import { UsageCounter } from './usage.ts';
 import { Resolver } from './delivery/resolve.ts';
 import type { Hooks } from './hooks.ts';
 import type { HotResponses } from './http/hot-responses.ts';
@@ -47,6 +48,8 @@ export interface Services {
   changes: ChangeBus;
   /** Developer keys (issue 4). */
   keys: KeyService;
+  /** Requests and renditions per day, kept in the catalogue for the statistics page (src/usage.ts). */
+  usage: UsageCounter;
   /** Prometheus metrics of this instance (its own registry): upstream latency, limit refusals … (src/metrics.ts). */
   metrics: Metrics;
   /** Uploads wait as pending until approved (issue 8 sets it from JACKET_MODERATION). */
@@ -100,6 +103,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
   changes.subscribe((message) => {
     if (message.type === 'cover-deleted') renditions.forget(message.sha256);
   });
+  const usage = new UsageCounter(db, renditions);
   const services: Services = {
     config,
     db,
@@ -107,7 +111,8 @@ export async function createServices(config: Config, options: ServicesOptions = 
     releases,
     blobs,
     renditions,
-    delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions }),
+    delivery: new Delivery({ resolver: new Resolver({ catalogue, releases, changes, mirror: hooks }), renditions, usage }),
+    usage,
     auth,
     ingest,
     intake,
@@ -123,6 +128,7 @@ export async function createServices(config: Config, options: ServicesOptions = 
       await changes.close();
       await limits.close();
       await renditions.flush();
+      await usage.close().catch(() => undefined);
       await coordinator?.close();
       await blobs.close();
       await db.destroy();
@@ -157,7 +163,13 @@ async function sharedState(config: Config): Promise<{ limits: LimitStore; change
 function setUpMirrors(services: Services): void {
   const { config } = services;
   const upstreamAt = (base: string) =>
-    new Upstream({ base, rate: config.upstreamRate, timeoutMs: config.upstreamTimeoutMs, maxBytes: services.intake.maxImageBytes });
+    new Upstream({
+      base,
+      rate: config.upstreamRate,
+      timeoutMs: config.upstreamTimeoutMs,
+      maxBytes: services.intake.maxImageBytes,
+      allowPrivateRedirects: config.sourceUrlAllowPrivate,
+    });
   if (config.upstreamOpenLibrary) {
     const mirror = new OpenLibraryMirror(services, upstreamAt(config.upstreamOpenLibrary), config.upstreamNegativeTtlMs);
     services.mirror.openLibrary = mirror;

@@ -65,12 +65,13 @@ describe('correcting and replacing covers', () => {
   });
 
   test('a replacement takes over the edition and its identifiers; the old id keeps its bytes; the history lists both', async () => {
-    const old = await upload({ olid: 'OL7M', isbn: '9780451526533' }, '#aa2222');
+    const old = await upload({ olid: 'OL7M', isbn: '9780451526533', title: 'Pride and Prejudice', author: 'Jane Austen' }, '#aa2222');
     const oldBytes = Buffer.from(await (await jacket.get(`/b/id/${old}.jpg`)).arrayBuffer());
     const replacedBy = await jacket.get(`/api/v1/covers/${old}/replace`, { method: 'POST', headers: jacket.admin, body: form({ data: { bytes: await makeImage(400, 600, { color: '#22aa22' }) } }) });
     assert.equal(replacedBy.status, 201, await replacedBy.clone().text());
     const replacement = await replacedBy.json();
     assert.equal(replacement.replaces, old);
+    assert.deepEqual([replacement.title, replacement.authors], ['Pride and Prejudice', ['Jane Austen']], 'the edition’s title');
     assert.equal(await etagOf('/b/olid/OL7M-S.jpg'), `"${replacement.id}-s"`, 'by edition');
     assert.equal(await etagOf('/b/isbn/0451526538-S.jpg'), `"${replacement.id}-s"`, 'by ISBN');
     assert.deepEqual(Buffer.from(await (await jacket.get(`/b/id/${old}.jpg`)).arrayBuffer()), oldBytes, 'id URLs are immutable');

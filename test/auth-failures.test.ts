@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
+import { explainMissing, redisPrefix, TEST_REDIS_URL } from './helpers/backends.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { startJacket, type RunningJacket } from './helpers/server.ts';
 
@@ -54,3 +55,36 @@ describe('wrong credentials, limited', () => {
     assert.equal((await upload('guess', '198.51.100.4')).status, 429, 'the admin routes share the count');
   });
 });
+
+if (TEST_REDIS_URL) {
+  describe('wrong credentials, counted in the shared limit store (Redis)', () => {
+    let redis: Awaited<ReturnType<typeof redisPrefix>>;
+    let instances: RunningJacket[];
+    let image: Buffer;
+
+    before(async () => {
+      redis = await redisPrefix();
+      const env = { JACKET_AUTH_FAILURE_LIMIT: '3/1h', JACKET_TRUST_PROXY: 'true', REDIS_URL: TEST_REDIS_URL!, JACKET_REDIS_PREFIX: redis.prefix };
+      instances = [await startJacket(env), await startJacket(env)];
+      image = await makeImage(120, 180);
+    });
+    after(async () => {
+      for (const instance of instances) await instance.close();
+      await redis.cleanup();
+    });
+
+    test('guesses spread over two instances add up: the fourth, on either, is 429', async () => {
+      const upload = (instance: RunningJacket, token: string) =>
+        instance.get('/b/upload2', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.9' }, body: form({ olid: 'OL1M', data: { bytes: image } }) });
+      const [a, b] = instances as [RunningJacket, RunningJacket];
+      assert.equal((await upload(a, 'guess-0')).status, 401);
+      assert.equal((await upload(b, 'guess-1')).status, 401);
+      assert.equal((await upload(a, 'guess-2')).status, 401);
+      const refused = await upload(b, 'test-admin-token');
+      assert.equal(refused.status, 429, 'the other instance saw the guesses made on the first');
+      assert.ok(refused.headers.get('retry-after'));
+    });
+  });
+} else {
+  explainMissing('Redis-shared auth failure limit', 'TEST_REDIS_URL');
+}

@@ -311,7 +311,7 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
   test('an editions dump, gzip before the covers and plain after: links and identifiers both ways', async () => {
     const edition = (olid: string, fields: object) => `/type/edition\t/books/${olid}\t3\t2021-01-01T00:00:00.000000\t${JSON.stringify({ key: `/books/${olid}`, ...fields })}`;
     const zipped = [
-      edition('OL100M', { covers: [20001], isbn_13: ['9780385472579'], oclc_numbers: ['4242'] }),
+      edition('OL100M', { covers: [20001], isbn_13: ['9780385472579'], oclc_numbers: ['4242'], title: 'Zen speaks', authors: [{ key: '/authors/OL26320A' }] }),
       '/type/author\t/authors/OL1A\t1\t2021-01-01T00:00:00.000000\t{}',
       edition('OL101M', { covers: [20002], identifiers: { goodreads: ['31337'], librarything: ['808'] }, lccn: ['2001-12'] }),
       'not a dump line',
@@ -351,6 +351,9 @@ with tarfile.open(os.path.join(w, 'pyarchive', 'fixture.tar'), 'w') as t:
         const response = await server.get(lookup);
         assert.equal(response.headers.get('location'), `/b/id/${id}.json`, lookup);
       }
+      // The edition's title came along: the collection search finds its cover by it.
+      const found = await (await server.get('/api/v1/covers?q=zen%20spea', { headers: server.admin })).json();
+      assert.deepEqual(found.covers.map((cover: { id: number; title: string; authorKeys: string[] }) => [cover.id, cover.title, cover.authorKeys]), [[20001, 'Zen speaks', ['OL26320A']]]);
     } finally {
       await server.close();
     }

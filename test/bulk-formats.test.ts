@@ -193,11 +193,12 @@ describe('editions dump', () => {
     oclc_numbers: ['ocm12345'],
     lccn: ['93-5'],
     identifiers: { goodreads: ['1234'], librarything: ['5678'] },
-    title: 'Zen speaks',
+    title: 'Zen  speaks\n',
+    authors: [{ key: '/authors/OL26320A' }, { author: { key: '/authors/OL2A' } }, { key: '/people/x' }, { key: '/authors/OL26320A' }],
   };
   const line = `/type/edition\t/books/OL7353617M\t4\t2010-04-14T02:50:33.474587\t${JSON.stringify(record)}`;
 
-  test('takes covers and the identifier fields', () => {
+  test('takes covers, the identifier fields, the title and the author ids', () => {
     assert.deepEqual(parseEditionLine(line), {
       ok: true,
       edition: {
@@ -210,6 +211,8 @@ describe('editions dump', () => {
           { scheme: 'librarything', value: '5678' },
         ],
         covers: [240727],
+        title: 'Zen speaks',
+        authorKeys: ['OL26320A', 'OL2A'],
         invalid: [],
       },
     });

@@ -39,7 +39,7 @@ describe(`jacket migrate-storage: embedded install → ${TEST_DATABASE_URL ? 'Po
     try {
       for (const [olid, isbn, color] of [['OL1M', '9780385472579', '#112233'], ['OL2M', '9780140449136', '#445566'], ['OL3M', '9780262033848', '#778899']] as const) {
         const bytes = await makeImage(400, 640, { color });
-        const response = await embedded.get('/b/upload2', { method: 'POST', headers: embedded.admin, body: form({ olid, isbn, data: { bytes, type: 'image/jpeg' } }) });
+        const response = await embedded.get('/b/upload2', { method: 'POST', headers: embedded.admin, body: form({ olid, isbn, title: `Voyages of ${olid}`, data: { bytes, type: 'image/jpeg' } }) });
         assert.equal(response.status, 200);
         originals.push(bytes);
         ids.push((await response.json()).id);
@@ -70,6 +70,9 @@ describe(`jacket migrate-storage: embedded install → ${TEST_DATABASE_URL ? 'Po
       }
       assert.equal((await migrated.get('/b/isbn/9780140449136-S.jpg')).headers.get('etag'), `"${ids[1]}-s"`);
       assert.equal((await migrated.get(`/b/id/${ids[2]}.jpg?default=false`)).status, 404, 'a deleted cover stays deleted');
+      // Titles come along, and the target's own full-text index finds them.
+      const found = await (await migrated.get('/api/v1/covers?q=voyages%20ol2m', { headers: { authorization: 'Bearer target-admin' } })).json();
+      assert.deepEqual(found.covers.map((cover: { id: number; title: string }) => [cover.id, cover.title]), [[ids[1], 'Voyages of OL2M']]);
       const next = await migrated.get('/b/upload2', {
         method: 'POST',
         headers: { authorization: 'Bearer target-admin' },

@@ -4,7 +4,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { form, makeImage } from './helpers/images.ts';
+import { form, makeImage, pngChunk } from './helpers/images.ts';
 import { listFiles, startJacket, type RunningJacket } from './helpers/server.ts';
 
 const MAX_UPLOAD_BYTES = 200_000;
@@ -14,15 +14,6 @@ async function noisyImage(width: number, height: number, format: 'jpeg' | 'png')
   const pixels = randomBytes(width * height * 3);
   const pipeline = sharp(pixels, { raw: { width, height, channels: 3 } });
   return format === 'jpeg' ? pipeline.jpeg({ quality: 90 }).toBuffer() : pipeline.png().toBuffer();
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(zlib.crc32(body));
-  return Buffer.concat([length, body, crc]);
 }
 
 /**

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { CompiledQuery, sql, type KyselyPlugin } from 'kysely';
 import { isPostgres, migrateToLatest, openDatabase, refreshStatistics, type CatalogueDb } from '../src/catalogue/db.ts';
 import { CoverCatalogue } from '../src/catalogue/covers.ts';
+import { titleOf } from '../src/catalogue/titles.ts';
 import { hashSecret, KeyService } from '../src/catalogue/keys.ts';
 import { ReleaseCatalogue } from '../src/catalogue/releases.ts';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from './helpers/backends.ts';
@@ -25,6 +26,13 @@ async function populate(db: CatalogueDb, statistics: boolean): Promise<void> {
       case when n % 1000 = 0 then 'pending' else 'approved' end from (${numbers}) as t`.execute(db);
   await sql`insert into identifiers (scheme, value, olid, cover_id, created_at) select 'isbn', '978' || n, 'OL' || n || 'M', 0, 1000 from (${numbers}) as t`.execute(db);
   await sql`insert into identifiers (scheme, value, olid, cover_id, created_at) select 'oclc', 'o' || n, '', n, 1000 from (${numbers}) as t`.execute(db);
+  // A title per edition of a real title's length (PostgreSQL weighs a scan by the table's size), words folded as the
+  // application folds them; every title has the word "title".
+  await sql`insert into titles (olid, cover_id, title, authors, author_keys, title_words, author_words, created_at)
+    select 'OL' || n || 'M', 0, 'Title ' || n || ', being the account of a voyage round the world, with notes and maps',
+      'Author ' || (n % 100) || ' translated from the French by Another Writer', '',
+      'title ' || n || ' being the account of a voyage round the world with notes and maps',
+      'author ' || (n % 100) || ' translated from the french by another writer', 1000 from (${numbers}) as t`.execute(db);
   // Cover Art Archive: a release per cover in 10,000 groups, an image on each (some pending), an edit each, merges.
   await sql`insert into caa_releases (mbid, release_group, date_year, created_at) select 'r' || n, 'g' || (n % 10000), 2000 + n % 20, 1000 from (${numbers}) as t`.execute(db);
   await sql`insert into caa_release_groups (mbid, chosen_release) select 'g' || n, null from (${numbers}) as t where n <= 10000`.execute(db);
@@ -37,7 +45,7 @@ async function populate(db: CatalogueDb, statistics: boolean): Promise<void> {
   await sql`insert into developer_keys (id, secret_sha256, name, permissions, created_at) select 'k_' || n, 's' || n, 'key', '', 1000 from (${numbers}) as t`.execute(db);
   await sql`insert into developer_keys (id, secret_sha256, name, permissions, created_at) values ('k_0123456789abcdef', ${hashSecret('the-secret')}, 'key', '', 1000)`.execute(db);
   // What a bulk import leaves behind (on SQLite nothing: its plans must be right without statistics).
-  if (statistics) await refreshStatistics(db, ['covers', 'entities', 'identifiers', 'pending_cover_links', 'caa_releases', 'caa_release_groups', 'caa_images', 'caa_edits', 'caa_merges', 'developer_keys']);
+  if (statistics) await refreshStatistics(db, ['covers', 'entities', 'identifiers', 'titles', 'pending_cover_links', 'caa_releases', 'caa_release_groups', 'caa_images', 'caa_edits', 'caa_merges', 'developer_keys']);
 }
 
 /**
@@ -50,7 +58,7 @@ function searchesOnlyFewValues(columns: string[], statement: CompiledQuery): boo
 }
 
 /** Tables that grow with the catalogue: reading any of them whole is a failure. */
-const LARGE_TABLES = ['covers', 'identifiers', 'entities', 'caa_releases', 'caa_release_groups', 'caa_merges', 'caa_images', 'caa_edits', 'developer_keys'];
+const LARGE_TABLES = ['covers', 'identifiers', 'titles', 'entities', 'caa_releases', 'caa_release_groups', 'caa_merges', 'caa_images', 'caa_edits', 'developer_keys'];
 
 interface PlanNode {
   'Node Type': string;
@@ -146,7 +154,13 @@ function plansOf(name: string, statistics: boolean, open: () => Promise<{ db: Ca
       ['collection listing of a status', ({ covers }) => covers.browseCovers({ status: 'pending', offset: 0, limit: 50 }), true],
       ['collection listing of an identifier', ({ covers }) => covers.browseCovers({ identifier: { scheme: 'isbn', value: '9785001' }, offset: 0, limit: 50 })],
       ['collection listing of a cover\'s identifier', ({ covers }) => covers.browseCovers({ identifier: { scheme: 'oclc', value: 'o5001' }, offset: 0, limit: 50 })],
+      ['collection listing oldest first', ({ covers }) => covers.browseCovers({ sort: 'oldest', offset: 0, limit: 50 }), true],
+      ['collection listing last modified first', ({ covers }) => covers.browseCovers({ sort: 'modified', offset: 0, limit: 50 }), true],
+      ['collection listing of covers without identifiers', ({ covers }) => covers.browseCovers({ withoutIdentifiers: true, offset: 0, limit: 50 }), true],
+      ['collection listing of an OLID', ({ covers }) => covers.browseCovers({ olid: 'OL5001M', offset: 0, limit: 50 })],
+      ['collection search by title words', ({ covers }) => covers.browseCovers({ words: ['title', '5001'], offset: 0, limit: 50 })],
       ['a cover\'s identifiers', ({ covers }) => covers.identifiersOf({ id: 5000, olid: 'OL5000M' })],
+      ['a cover\'s title', ({ covers }) => titleOf(covers.db, { id: 5000, olid: 'OL5000M' })],
       ['export page', async ({ covers }) => (await covers.visibleCoverPages(500).next()).value, true],
       ['CAA release listing (merge followed)', async ({ releases }) => releases.imagesOf(await releases.resolveMbid('m5000', 'release'))],
       ['CAA release', ({ releases }) => releases.getRelease('r5000')],
@@ -193,6 +207,11 @@ function plansOf(name: string, statistics: boolean, open: () => Promise<{ db: Ca
       assert.equal((await catalogue.query({ offset: 0, limit: 1 }))[0]?.id, COVERS - 1);
       assert.equal((await catalogue.query({ olids, offset: 0, limit: 100 })).length, 100);
       assert.equal((await catalogue.browseCovers({ identifier: { scheme: 'isbn', value: '9785001' }, offset: 0, limit: 50 })).covers[0]?.id, 5001);
+      assert.deepEqual((await catalogue.browseCovers({ words: ['title', '5001'], offset: 0, limit: 50 })).covers.map((cover) => cover.id), [5001]);
+      // A word in every title: PostgreSQL reads the table in order and stops at SEARCH_ROWS matches, the cheapest way.
+      assert.equal((await catalogue.browseCovers({ words: ['title'], offset: 0, limit: 50 })).total, 500, 'a common word reaches the first SEARCH_ROWS titles');
+      assert.equal((await catalogue.browseCovers({ withoutIdentifiers: true, offset: 0, limit: 50 })).total, 0);
+      assert.match((await titleOf(catalogue.db, { id: 5000, olid: 'OL5000M' })).title ?? '', /^Title 5000, being/);
       assert.deepEqual(
         await catalogue.browseCovers({ offset: 0, limit: 50 }).then((page) => [page.total, page.totalExact]),
         [1050, false],

@@ -2,18 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { screenshots, signIn, useJacketInBrowser, type TestBrowser } from './helpers/browser.ts';
-import sharp from 'sharp';
-import { form, makeImage } from './helpers/images.ts';
+import { bookCoverArt, form, makeImage } from './helpers/images.ts';
 import { ADMIN_TOKEN, type RunningJacket } from './helpers/server.ts';
-
-/** A plain typographic cover (title and author on a colour), so screenshots look like a catalogue. */
-async function coverArt(title: string, author: string, color: string): Promise<Buffer> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="600">
-    <rect width="400" height="600" fill="${color}"/><rect x="24" y="24" width="352" height="552" fill="none" stroke="#f4ecd8" stroke-width="3"/>
-    <text x="200" y="250" font-family="DejaVu Serif" font-size="38" fill="#f4ecd8" text-anchor="middle">${title}</text>
-    <text x="200" y="320" font-family="DejaVu Sans" font-size="20" fill="#f4ecd8" text-anchor="middle">${author}</text></svg>`;
-  return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
-}
 
 const SHELF = [
   ['Walden', 'Henry David Thoreau', '#2e5d4b'],
@@ -24,7 +14,7 @@ const SHELF = [
 ] as const;
 
 async function uploadByApi(jacket: RunningJacket, fields: Record<string, string>, color: string, title?: string, author = ''): Promise<number> {
-  const bytes = title ? await coverArt(title, author, color) : await makeImage(400, 600, { color });
+  const bytes = title ? await bookCoverArt(title, author, color) : await makeImage(400, 600, { color });
   const response = await jacket.get('/b/upload2', {
     method: 'POST',
     headers: jacket.admin,

@@ -19,7 +19,7 @@ describe('web UI files', () => {
     const html = await home.text();
     assert.doesNotMatch(html, /https?:\/\//, 'no CDN, font service or other host');
     assert.match(html, /href="\/docs"/);
-    for (const path of ['/ui/upload', '/ui/moderation', '/ui/keys', '/ui/cover/1', '/ui/release/76df3287-6cda-33eb-8e9a-044b5e15ffdd']) {
+    for (const path of ['/ui/collection', '/ui/upload', '/ui/moderation', '/ui/keys', '/ui/stats', '/ui/cover/1', '/ui/release/76df3287-6cda-33eb-8e9a-044b5e15ffdd']) {
       const page = await jacket.get(path);
       assert.equal(page.status, 200, path);
       assert.equal(await page.text(), html, path);

@@ -8,11 +8,15 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { EditionScheme } from '../identifiers/index.ts';
 import { normaliseIdentifier, parseOlid } from '../identifiers/index.ts';
+import { MAX_TITLE_LENGTH } from '../catalogue/titles.ts';
 
 export interface EditionRecord {
   olid: string;
   identifiers: Array<{ scheme: EditionScheme; value: string }>;
   covers: number[];
+  /** The edition's title ('' when it has none) and its authors' Open Library ids (`OL26320A`). */
+  title: string;
+  authorKeys: string[];
   /** Identifier values of this edition that are not valid for their scheme (`isbn_10: "n/a"`). */
   invalid: string[];
 }
@@ -22,6 +26,17 @@ export type ParsedEdition = { ok: true; edition: EditionRecord } | { ok: false; 
 function strings(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
   return typeof value === 'string' ? [value] : [];
+}
+
+/** The author ids of an edition's `authors`: `[{"key": "/authors/OL26320A"}]` (older records nest it under `author`). */
+function authorKeysOf(authors: unknown): string[] {
+  if (!Array.isArray(authors)) return [];
+  const keys = authors.map((item) => {
+    const reference = (item && typeof item === 'object' && 'author' in item ? item.author : item) as { key?: unknown } | null;
+    const match = typeof reference?.key === 'string' ? /^\/authors\/(OL\d+A)$/.exec(reference.key) : null;
+    return match ? parseOlid(match[1]!)?.olid : undefined;
+  });
+  return [...new Set(keys.filter((key): key is string => key !== undefined))];
 }
 
 /** One line of the dump; `undefined` for a blank line. */
@@ -66,7 +81,8 @@ export function parseEditionLine(line: string): ParsedEdition | undefined {
     ? record.covers.filter((id): id is number => Number.isSafeInteger(id) && (id as number) > 0)
     : [];
   const unique = new Map(identifiers.map((identifier) => [`${identifier.scheme}\0${identifier.value}`, identifier]));
-  return { ok: true, edition: { olid: parsed.olid, identifiers: [...unique.values()], covers: [...new Set(covers)], invalid } };
+  const title = typeof record.title === 'string' ? record.title.replace(/\s+/g, ' ').trim().slice(0, MAX_TITLE_LENGTH) : '';
+  return { ok: true, edition: { olid: parsed.olid, identifiers: [...unique.values()], covers: [...new Set(covers)], title, authorKeys: authorKeysOf(record.authors), invalid } };
 }
 
 /**

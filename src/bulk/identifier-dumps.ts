@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import type { Services } from '../services.ts';
 import { ensureEntities, insertIdentifierRows, visibleRows, type IdentifierRow } from '../catalogue/covers.ts';
 import { refreshStatistics } from '../catalogue/db.ts';
+import { importEditionTitles } from '../catalogue/titles.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { parseOlid } from '../identifiers/index.ts';
 import { OverlongLine, parseEditionLine, readLines } from './editions.ts';
@@ -30,18 +31,21 @@ interface Accumulated {
   identifiers: IdentifierRow[];
   entities: Map<string, OlidKind>;
   links: Array<{ coverId: number; olid: string; kind: OlidKind }>;
+  /** Editions' titles and author ids (the editions dump). */
+  titles: Array<{ olid: string; title: string; authorKeys: string[] }>;
 }
 
 function emptyBatch(): Accumulated {
-  return { identifiers: [], entities: new Map(), links: [] };
+  return { identifiers: [], entities: new Map(), links: [], titles: [] };
 }
 
 async function writeBatch(services: Services, batch: Accumulated, summary: IdentifierImportSummary): Promise<void> {
-  if (batch.identifiers.length === 0 && batch.entities.size === 0 && batch.links.length === 0) return;
+  if (batch.identifiers.length === 0 && batch.entities.size === 0 && batch.links.length === 0 && batch.titles.length === 0) return;
   const now = Date.now();
   await services.catalogue.write(async (trx) => {
     await ensureEntities(trx, batch.entities, now);
     summary.identifiersAdded += await insertIdentifierRows(trx, batch.identifiers);
+    await importEditionTitles(trx, batch.titles, now);
     const linked = await services.catalogue.linkCovers(trx, batch.links, now);
     summary.coversLinked += linked.linked;
     summary.linksRemembered += linked.remembered;
@@ -88,7 +92,7 @@ async function importLines(
   } finally {
     bar.stop();
   }
-  await refreshStatistics(services.db, ['covers', 'entities', 'identifiers', 'pending_cover_links']);
+  await refreshStatistics(services.db, ['covers', 'entities', 'identifiers', 'pending_cover_links', 'titles']);
   return summary;
 }
 
@@ -125,7 +129,8 @@ export async function importIdMap(services: Services, file: string, progress: Pr
 
 /**
  * Import Open Library's editions dump: each edition's ISBNs, OCLC numbers, LCCNs, Goodreads and LibraryThing ids are
- * attached to the edition, and its `covers` are linked to it.
+ * attached to the edition, its `covers` are linked to it, and its title and author ids are kept (the collection
+ * search finds it by its title's words).
  */
 export async function importEditions(services: Services, file: string, progress: ProgressFactory = noProgress): Promise<IdentifierImportSummary> {
   const now = Date.now();
@@ -142,6 +147,7 @@ export async function importEditions(services: Services, file: string, progress:
       batch.identifiers.push({ scheme: identifier.scheme, value: identifier.value, olid: edition.olid, cover_id: 0, created_at: now });
     }
     for (const coverId of edition.covers) batch.links.push({ coverId, olid: edition.olid, kind: 'edition' });
+    if (edition.title || edition.authorKeys.length > 0) batch.titles.push({ olid: edition.olid, title: edition.title, authorKeys: edition.authorKeys });
     for (const invalid of edition.invalid) summary.problems.add('bad_identifier', `line ${lineNumber} (${edition.olid}): ${invalid} is not valid`);
   });
 }

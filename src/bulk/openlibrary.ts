@@ -9,12 +9,11 @@ import type { Services } from '../services.ts';
 import type { Cover, NewCover } from '../catalogue/covers.ts';
 import { refreshStatistics } from '../catalogue/db.ts';
 import { openLibrarySize, type OpenLibrarySize } from '../images/sizes.ts';
-import { originalKey } from '../storage/blobstore.ts';
 import { mapLimited, mapOrdered } from '../concurrency.ts';
 import { archivePath, batchOf, entryName, MAX_ARCHIVE_ID, parseEntryName, seriesOfArchive, seriesRank, type Series } from './layout.ts';
 import { noProgress, Problems, type ProgressFactory } from './report.ts';
 import { readTar, TarWriter } from './tar.ts';
-import { ImageProblem, quickInspect } from './validate.ts';
+import { ImageProblem, quickInspect, storedOriginal } from './validate.ts';
 
 const BATCH_ENTRIES = 1000;
 const BATCH_BYTES = 64 * 1024 * 1024;
@@ -127,12 +126,7 @@ export async function importOpenLibrary(services: Services, target: string, prog
         input: {
           id: entry.id,
           category: 'b',
-          blobKey: originalKey(image.sha256),
-          sha256: image.sha256,
-          mime: image.mime,
-          width: image.width,
-          height: image.height,
-          byteSize: image.byteSize,
+          ...storedOriginal(image),
           createdAt,
         },
       });

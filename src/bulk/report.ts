@@ -3,6 +3,14 @@ import cliProgress from 'cli-progress';
 
 const EXAMPLES_PER_KIND = 5;
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** An example as it may be printed: names from the input cannot move the cursor, colour the terminal or forge a line. */
+function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (character) => ESCAPES[character] ?? `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** The input or output a user named cannot be used: told in one sentence, exit code 2, nothing imported or written. */
 export class UsageError extends Error {}
 
@@ -17,7 +25,7 @@ export class Problems {
       this.kinds.set(kind, entry);
     }
     entry.count++;
-    if (entry.examples.length < EXAMPLES_PER_KIND) entry.examples.push(example);
+    if (entry.examples.length < EXAMPLES_PER_KIND) entry.examples.push(printable(example));
   }
 
   get total(): number {

@@ -7,50 +7,16 @@
  */
 import sharp, { type Metadata } from 'sharp';
 import type { IntakePolicy } from '../intake.ts';
-import { describeOriginal, sniffFormat, type ImageFormat, type InspectedImage } from '../images/inspect.ts';
+import { describeOriginal, hasCompleteEnding, sniffFormat, type InspectedImage } from '../images/inspect.ts';
 import { jpegHeader } from './jpeg-header.ts';
+import type { StoredImage } from '../catalogue/covers.ts';
+import { originalKey } from '../storage/blobstore.ts';
 
 export class ImageProblem extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
-  }
-}
-
-function lastIndexOfBytes(bytes: Buffer, needle: number[], window: number): boolean {
-  const from = Math.max(0, bytes.length - window);
-  return bytes.subarray(from).includes(Buffer.from(needle));
-}
-
-/** Does the file end as a complete file of its format would? */
-export function hasCompleteEnding(bytes: Buffer, format: ImageFormat): boolean {
-  switch (format) {
-    case 'jpeg':
-      // EOI marker; some encoders pad after it, so look at the tail rather than the last two bytes only.
-      return lastIndexOfBytes(bytes, [0xff, 0xd9], 1024);
-    case 'png':
-      return lastIndexOfBytes(bytes, [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 64);
-    case 'gif':
-      return lastIndexOfBytes(bytes, [0x3b], 16);
-    case 'webp':
-      return bytes.length >= 12 && bytes.readUInt32LE(4) + 8 <= bytes.length;
-    case 'avif': {
-      // ISO BMFF: the top-level boxes must add up to the file (a cut file ends inside a box).
-      let offset = 0;
-      while (offset + 8 <= bytes.length) {
-        let size = bytes.readUInt32BE(offset);
-        if (size === 1) {
-          if (offset + 16 > bytes.length) return false;
-          size = Number(bytes.readBigUInt64BE(offset + 8));
-        } else if (size === 0) {
-          size = bytes.length - offset;
-        }
-        if (size < 8) return false;
-        offset += size;
-      }
-      return offset === bytes.length;
-    }
   }
 }
 
@@ -79,4 +45,9 @@ export async function quickInspect(bytes: Buffer, limits: Pick<IntakePolicy, 'ma
     throw new ImageProblem('too_many_pixels', `${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
   }
   return describeOriginal(bytes, format, width, height, metadata.orientation);
+}
+
+/** The stored original an imported image becomes: content-addressed under its SHA-256. */
+export function storedOriginal(image: InspectedImage): StoredImage {
+  return { blobKey: originalKey(image.sha256), sha256: image.sha256, mime: image.mime, width: image.width, height: image.height, byteSize: image.byteSize };
 }

@@ -2,6 +2,7 @@ import { createQueryId, sql, type CompiledQuery, type ExpressionBuilder, type Tr
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
 import { isPostgres, type CatalogueDb } from './db.ts';
 import type { CoversTable, Database, StoredImageColumns } from './schema.ts';
+import { editTitle, titleMatches, type TitleEdit } from './titles.ts';
 
 export type Category = 'b' | 'a' | 'w';
 
@@ -57,6 +58,8 @@ export interface NewCover extends StoredImage {
   sourceUrl?: string;
   author?: string;
   identifiers?: IdentifierInput[];
+  /** The book's title and authors, kept where the identifiers go (its edition, else the cover). */
+  title?: TitleEdit;
   /** Keep an existing id (imports); otherwise the next id in order is assigned. */
   id?: number;
   createdAt?: number;
@@ -151,6 +154,15 @@ const ROWS_PER_STATEMENT = 500;
 
 /** How many matches past its page a collection listing counts (browseCovers). */
 export const LISTING_COUNT_AHEAD = 1000;
+
+/** The orders of the collection listing, each read in the order of an index: (created_at, id) or (modified_at, id). */
+export const COLLECTION_SORTS = ['recent', 'oldest', 'modified'] as const;
+export type CollectionSort = (typeof COLLECTION_SORTS)[number];
+const COLLECTION_ORDER: Record<CollectionSort, ['covers.created_at' | 'covers.modified_at', 'asc' | 'desc']> = {
+  recent: ['covers.created_at', 'desc'],
+  oldest: ['covers.created_at', 'asc'],
+  modified: ['covers.modified_at', 'desc'],
+};
 
 /** `items` in consecutive slices of at most `size`: one statement each. */
 function* inChunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
@@ -255,6 +267,7 @@ export class CoverCatalogue {
       const row = coverRow(input, { id, category: input.category, olid: input.olid ?? null, createdAt: now });
       await trx.insertInto('covers').values(row).execute();
       await this.attachIdentifiers(trx, input.identifiers ?? [], { olid: input.olid, coverId: id }, now);
+      if (input.title) await editTitle(trx, { olid: input.olid, coverId: id }, input.title, now);
       return toCover(row);
     });
     this.changed();
@@ -353,9 +366,23 @@ export class CoverCatalogue {
       for (const identifier of input.identifiers ?? []) identifiers.push(identifierRow(identifier, { olid: row.olid ?? undefined, coverId: row.id }, at));
     }
     await insertIdentifierRows(trx, identifiers);
+    for (const [index, { input }] of numbered.entries()) {
+      const row = rows[index]!;
+      if (input.title && inserted.has(row.id)) await editTitle(trx, { olid: row.olid, coverId: row.id }, input.title, at);
+    }
     const applied = [...pending.keys()].filter((id) => inserted.has(id)).sort((a, b) => a - b);
     for (const chunk of inChunks(applied)) await trx.deleteFrom('pending_cover_links').where('cover_id', 'in', chunk).execute();
     return { conflicts: rows.map((row) => row.id).filter((id) => !inserted.has(id)) };
+  }
+
+  /** The first cover (lowest id, not deleted) that holds each of these images, by SHA-256; images no cover holds are left out. */
+  async coversByImage(sha256s: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const chunk of inChunks([...new Set(sha256s)])) {
+      const rows = await this.db.selectFrom('covers').select(['id', 'sha256']).where('sha256', 'in', chunk).where('deleted', '=', 0).orderBy('id').execute();
+      for (const row of rows) if (!out.has(row.sha256)) out.set(row.sha256, Number(row.id));
+    }
+    return out;
   }
 
   /** The stored hash and entity of each of these covers that exists (deleted ones included). */
@@ -499,10 +526,14 @@ export class CoverCatalogue {
 
   /**
    * A librarian's correction of a cover: each identifier kind given replaces that kind's identifiers where they
-   * belong (its edition's when it has one, else its own), and `olid` moves it to another edition (or, null, to
-   * none). One transaction; every lookup answers the new way at once (the change is published).
+   * belong (its edition's when it has one, else its own), `olid` moves it to another edition (or, null, to none),
+   * and a title or authors given replace those of where it now belongs. One transaction; every lookup answers the
+   * new way at once (the change is published).
    */
-  async editCover(id: number, edit: { identifiers?: Partial<Record<EditionScheme, string[]>>; olid?: { olid: string; kind: OlidKind } | null }): Promise<Cover | undefined> {
+  async editCover(
+    id: number,
+    edit: { identifiers?: Partial<Record<EditionScheme, string[]>>; olid?: { olid: string; kind: OlidKind } | null; title?: TitleEdit },
+  ): Promise<Cover | undefined> {
     const cover = await this.getCover(id);
     if (!cover || cover.deleted) return undefined;
     const now = Date.now();
@@ -517,6 +548,7 @@ export class CoverCatalogue {
         await (olid ? owned.where('olid', '=', olid) : owned.where('cover_id', '=', id)).execute();
         await this.attachIdentifiers(trx, values.map((value) => ({ scheme, value })), { olid: olid ?? undefined, coverId: id }, now);
       }
+      if (edit.title) await editTitle(trx, { olid, coverId: id }, edit.title, now);
     });
     this.changed();
     return this.getCover(id);
@@ -571,7 +603,7 @@ export class CoverCatalogue {
 
   /** Point a cover at a new original (a mirror's refresh); its id, entity and identifiers stay. */
   /**
-   * Remove a cover and its identifiers for good (a mirror forgetting what it fetched), with `alongside` written in
+   * Remove a cover, its identifiers and its own title for good (a mirror forgetting what it fetched), with `alongside` written in
    * the same transaction. Unlike `deleteCover`, nothing of it remains; undefined when there was no such cover.
    */
   async removeCover(id: number, alongside?: (trx: Executor) => Promise<unknown>): Promise<Cover | undefined> {
@@ -579,6 +611,7 @@ export class CoverCatalogue {
     if (!cover) return undefined;
     await this.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('identifiers').where('cover_id', '=', id).execute();
+      await trx.deleteFrom('titles').where('olid', '=', '').where('cover_id', '=', id).execute();
       await alongside?.(trx);
       await trx.deleteFrom('covers').where('id', '=', id).execute();
     });
@@ -610,47 +643,77 @@ export class CoverCatalogue {
   }
 
   /**
-   * The librarian's view of the collection: every cover not deleted, whatever its moderation state, newest first.
-   * `identifier` narrows to the covers an already normalised identifier leads to (as the public lookups follow it):
-   * its rows first, by primary key, then their covers by index (an OR of two subqueries made PostgreSQL read every
-   * cover). `total` counts the matches up to `LISTING_COUNT_AHEAD` past the page, in the listing's index order, so a
-   * listing of millions of covers costs its page and not a count of them all; `totalExact` is false when more match.
+   * The librarian's view of the collection: every cover not deleted, whatever its moderation state, newest first
+   * (`sort`: `recent`, `oldest`, or `modified`, the last changed first). A search narrows it to the covers that one
+   * identifier (already normalised), an OLID, or title and author words lead to, as the public lookups follow
+   * identifiers: the identifier's or the words' rows first (by primary key, or through the full-text index, at most
+   * SEARCH_ROWS of them), then their covers by index (an OR of two subqueries made PostgreSQL read every cover).
+   * `withoutIdentifiers` keeps the covers no identifier leads to. `total` counts the matches up to
+   * `LISTING_COUNT_AHEAD` past the page, in the listing's index order, so a listing of millions of covers costs its
+   * page and not a count of them all; `totalExact` is false when more match.
    */
   async browseCovers(options: {
     category?: Category;
     status?: Cover['status'];
     identifier?: { scheme: EditionScheme; value: string };
+    olid?: string;
+    words?: string[];
+    withoutIdentifiers?: boolean;
+    sort?: CollectionSort;
     offset: number;
     limit: number;
   }): Promise<{ total: number; totalExact: boolean; covers: Cover[] }> {
     let query = this.db.selectFrom('covers').where('covers.deleted', '=', 0);
     if (options.category) query = query.where('covers.category', '=', options.category);
     if (options.status) query = query.where('covers.status', '=', options.status);
-    const identifier = options.identifier;
-    if (identifier) {
-      const found = await this.db
-        .selectFrom('identifiers')
-        .select(['olid', 'cover_id'])
-        .where('scheme', '=', identifier.scheme)
-        .where('value', '=', identifier.value)
-        .limit(ROWS_PER_STATEMENT)
-        .execute();
-      const olids = [...new Set(found.map((row) => row.olid).filter((olid) => olid !== ''))];
-      const ids = [...new Set(found.map((row) => Number(row.cover_id)).filter((id) => id !== 0))];
+    if (options.withoutIdentifiers) {
+      // Scalar subqueries of one row, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an anti join that reads every
+      // identifier, where this asks the identifier indexes about each cover of the page, read in the listing's order.
+      query = query
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.cover_id', '=', 'covers.id').limit(1), 'is', null))
+        .where((eb) => eb(eb.selectFrom('identifiers').select(sql<number>`1`.as('found')).whereRef('identifiers.olid', '=', 'covers.olid').limit(1), 'is', null));
+    }
+    const reach = await this.searchReach(options);
+    if (reach) {
+      const { olids, ids } = reach;
       if (olids.length === 0 && ids.length === 0) return { total: 0, totalExact: true, covers: [] };
       query = query.where((eb) =>
         eb.or([...(olids.length > 0 ? [eb('covers.olid', 'in', olids)] : []), ...(ids.length > 0 ? [eb('covers.id', 'in', ids)] : [])]),
       );
     }
-    const newestFirst = query.orderBy('covers.created_at', 'desc').orderBy('covers.id', 'desc');
+    const [column, direction] = COLLECTION_ORDER[options.sort ?? 'recent'];
+    const ordered = query.orderBy(column, direction).orderBy('covers.id', direction);
     const bound = options.offset + options.limit + LISTING_COUNT_AHEAD;
     const counted = await this.db
-      .selectFrom(newestFirst.select('covers.id').limit(bound).as('matches'))
+      .selectFrom(ordered.select('covers.id').limit(bound).as('matches'))
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .executeTakeFirstOrThrow();
-    const rows = await newestFirst.selectAll('covers').offset(options.offset).limit(options.limit).execute();
+    const rows = await ordered.selectAll('covers').offset(options.offset).limit(options.limit).execute();
     const total = Number(counted.count);
     return { total, totalExact: total < bound, covers: rows.map(toCover) };
+  }
+
+  /** The entities and covers a collection search leads to; undefined when it searches nothing. */
+  private async searchReach(options: { identifier?: { scheme: EditionScheme; value: string }; olid?: string; words?: string[] }): Promise<{ olids: string[]; ids: number[] } | undefined> {
+    if (options.olid) return { olids: [options.olid], ids: [] };
+    let found: Array<{ olid: string; cover_id: number }>;
+    if (options.identifier) {
+      found = await this.db
+        .selectFrom('identifiers')
+        .select(['olid', 'cover_id'])
+        .where('scheme', '=', options.identifier.scheme)
+        .where('value', '=', options.identifier.value)
+        .limit(ROWS_PER_STATEMENT)
+        .execute();
+    } else if (options.words && options.words.length > 0) {
+      found = await titleMatches(this.db, options.words);
+    } else {
+      return undefined;
+    }
+    return {
+      olids: [...new Set(found.map((row) => row.olid).filter((olid) => olid !== ''))],
+      ids: [...new Set(found.map((row) => Number(row.cover_id)).filter((id) => id !== 0))],
+    };
   }
 
   /** Visible covers in id order, a page at a time (the bulk exports walk the whole catalogue this way). */

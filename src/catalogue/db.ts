@@ -46,6 +46,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<CatalogueD
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
+/** A ROLLBACK with nothing left to roll back: it does nothing. */
+const ALREADY_ROLLED_BACK = { reader: false, all: () => [], run: () => ({ changes: 0, lastInsertRowid: 0 }), iterate: () => [][Symbol.iterator]() };
+
 /**
  * Kysely's SQLite driver prepares every query's SQL anew. The queries of a running server are a few dozen shapes
  * (values are parameters), so prepared statements are kept by their SQL and used again: preparing was about a third
@@ -57,6 +60,9 @@ function withStatementCache(sqlite: SQLite.Database, max = 256): SqliteDatabase 
   return {
     close: () => sqlite.close(),
     prepare(text: string) {
+      // SQLite ends the transaction itself on some failures (SQLITE_FULL, SQLITE_IOERR); Kysely's ROLLBACK would then
+      // fail with "no transaction is active" and replace the error that says what happened (a full disk: 507).
+      if (text === 'rollback' && !sqlite.inTransaction) return ALREADY_ROLLED_BACK;
       const cached = statements.get(text);
       if (cached && !cached.busy) {
         // Least recently used goes first: the few shapes on every request stay, however many one-off texts pass.

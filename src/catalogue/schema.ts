@@ -17,6 +17,9 @@ export interface Database {
   caa_edits: CaaEditsTable;
   developer_keys: DeveloperKeysTable;
   pending_cover_links: PendingCoverLinksTable;
+  titles: TitlesTable;
+  usage_days: UsageDaysTable;
+  usage_covers: UsageCoversTable;
 }
 
 export interface SettingsTable {
@@ -159,4 +162,34 @@ export interface PendingCoverLinksTable {
   olid: string;
   kind: 'edition' | 'work' | 'author';
   created_at: number;
+}
+/**
+ * A title and its authors, on an edition (`olid`, `cover_id` 0) or on a cover without one (`olid` ''), as identifiers
+ * are attached. The `_words` columns are what the text search indexes (see catalogue/titles.ts).
+ */
+export interface TitlesTable {
+  olid: string;
+  cover_id: number;
+  title: string;
+  /** Author names, one per line. */
+  authors: string;
+  /** Open Library author ids (`OL26320A`), comma-separated. */
+  author_keys: string;
+  title_words: string;
+  author_words: string;
+  created_at: number;
+}
+
+/** Image requests and renditions made on one UTC day (`2026-12-03`), added to by every instance (src/usage.ts). */
+export interface UsageDaysTable {
+  day: string;
+  requests: number;
+  renditions: number;
+}
+
+/** Requests for one cover on one UTC day: the most requested covers of each flush interval (src/usage.ts). */
+export interface UsageCoversTable {
+  day: string;
+  cover_id: number;
+  requests: number;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { createServices, type Services } from '../services.ts';
 import { importEditions, importIdMap, exportIdMap, type IdentifierImportSummary } from '../bulk/identifier-dumps.ts';
+import { importFolder } from '../bulk/folder.ts';
 import { exportOpenLibrary, importOpenLibrary } from '../bulk/openlibrary.ts';
 import { Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
 import { loadConfig } from '../config.ts';
@@ -100,6 +101,24 @@ export function registerBulk(program: Command): void {
           ],
           problems: summary.problems,
         };
+      }),
+    );
+
+  importing
+    .command('folder <dir>')
+    .description('a folder of scans named by ISBN (9780385472579.jpg, 0-385-47257-9.png, 0385472579_back.jpg) or OLID, or mapped by a CSV')
+    .option('--csv <file>', 'CSV mapping file names to identifiers: a header of file and identifier kinds (file,isbn[,oclc,lccn,goodreads,librarything,olid,title,author])')
+    .option('--category <b|a>', 'b for book covers, a for author photos (named by author OLID)', 'b')
+    .option('--dry-run', 'check every file and report, store nothing')
+    .action(async (dir: string, options: { csv?: string; category: string; dryRun?: boolean }) =>
+      withServices(async (services) => {
+        requireExisting(dir);
+        if (!fs.statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder`);
+        if (options.csv) requireExisting(options.csv);
+        if (options.category !== 'b' && options.category !== 'a') throw new UsageError(`--category takes b (book covers) or a (author photos), not "${options.category}"`);
+        const summary = await importFolder(services, dir, { csv: options.csv, category: options.category, dryRun: options.dryRun, progress });
+        const imported = options.dryRun ? `${summary.imported} covers would be imported (dry run: nothing stored)` : `${summary.imported} covers imported`;
+        return { lines: [`read ${summary.files} files: ${imported}, ${summary.unchanged} already imported`], problems: summary.problems };
       }),
     );
 

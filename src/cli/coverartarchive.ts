@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { commandGroup, withServices } from './bulk.ts';
 import type { Services } from '../services.ts';
 import { noProgress, Problems, Progress, UsageError, type ProgressFactory } from '../bulk/report.ts';
+import { FileProblem, readContainedFile, SYMBOLIC_LINK_MESSAGE } from '../bulk/contained-file.ts';
 import { formatReleaseDate, parseReleaseDate, parseTypeNames } from '../catalogue/releases.ts';
 import { refreshStatistics } from '../catalogue/db.ts';
 import { releaseListing, sortedJson } from '../http/coverartarchive.ts';
@@ -13,6 +14,9 @@ import { JacketError } from '../errors.ts';
 
 /** Release facts that index.json has no place for; written beside it so installations can move data losslessly. */
 export const RELEASE_FACTS_FILE = 'jacket-release.json';
+
+/** The largest index.json or release facts file read: a listing of thousands of images is well under a megabyte. */
+export const LISTING_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface CaaTransferSummary {
   releases: number;
@@ -129,6 +133,7 @@ export async function importCoverArtArchive(services: Services, inDir: string, p
   let seen = 0;
   try {
     for await (const entry of folderEntries(inDir)) {
+      if (entry.isSymbolicLink()) summary.problems.add('symbolic_link', `${entry.name}: ${SYMBOLIC_LINK_MESSAGE}`);
       if (!entry.isDirectory()) continue;
       seen++;
       await importRelease(services, inDir, entry.name, summary);
@@ -150,28 +155,36 @@ async function importRelease(services: Services, inDir: string, name: string, su
     return;
   }
   const folder = path.join(inDir, name);
-  let listing: { images?: ListedImage[] };
+  let listing: { images?: unknown[] };
   try {
-    listing = JSON.parse(await fs.readFile(path.join(folder, 'index.json'), 'utf8'));
+    listing = JSON.parse((await readContainedFile(path.join(folder, 'index.json'), LISTING_MAX_BYTES)).toString('utf8'));
   } catch (error) {
-    problems.add('bad_index_json', `${name}/index.json: ${(error as Error).message}`);
+    problems.add(error instanceof FileProblem ? error.code : 'bad_index_json', `${name}/index.json: ${(error as Error).message}`);
     return;
   }
   const files = await fs.readdir(folder);
   try {
-    const facts = JSON.parse(await fs.readFile(path.join(folder, RELEASE_FACTS_FILE), 'utf8')) as { releaseGroup?: string | null; date?: string | null };
+    const facts = JSON.parse((await readContainedFile(path.join(folder, RELEASE_FACTS_FILE), LISTING_MAX_BYTES)).toString('utf8')) as { releaseGroup?: string | null; date?: string | null };
     const releaseGroup = typeof facts.releaseGroup === 'string' ? parseMbid(facts.releaseGroup) : undefined;
     const date = typeof facts.date === 'string' ? parseReleaseDate(facts.date) : undefined;
     const current = await services.releases.getRelease(mbid);
     const same = current && current.releaseGroup === (releaseGroup ?? null) && formatReleaseDate(current.date) === formatReleaseDate(date);
     if ((releaseGroup || date) && !same) await services.releases.putRelease(mbid, { releaseGroup, date });
   } catch (error) {
-    if ((error as { code?: string }).code !== 'ENOENT') problems.add('bad_release_facts', `${name}/${RELEASE_FACTS_FILE}: ${(error as Error).message}`);
+    if (error instanceof FileProblem) problems.add(error.code, `${name}/${RELEASE_FACTS_FILE}: ${error.message}`);
+    else if ((error as { code?: string }).code !== 'ENOENT') problems.add('bad_release_facts', `${name}/${RELEASE_FACTS_FILE}: ${(error as Error).message}`);
   }
-  for (const listed of Array.isArray(listing.images) ? listing.images : []) {
-    const id = Number(listed.id);
+  for (const entry of Array.isArray(listing.images) ? listing.images : []) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      problems.add('bad_image_id', `${name}: listing entry ${JSON.stringify(entry).slice(0, 100)} is not an image object`);
+      continue;
+    }
+    const listed = entry as ListedImage;
+    // Only a number or a string of digits is an id: Number() of anything else may be NaN, or throw (an object
+    // whose toString is not a function).
+    const id = typeof listed.id === 'number' || (typeof listed.id === 'string' && /^\d{1,16}$/.test(listed.id)) ? Number(listed.id) : NaN;
     if (!Number.isSafeInteger(id) || id <= 0) {
-      problems.add('bad_image_id', `${name}: image id ${JSON.stringify(listed.id)} is not a positive whole number`);
+      problems.add('bad_image_id', `${name}: image id ${String(JSON.stringify(listed.id)).slice(0, 100)} is not a positive whole number`);
       continue;
     }
     const existing = await services.releases.getImage(id);
@@ -187,7 +200,7 @@ async function importRelease(services: Services, inDir: string, name: string, su
     }
     try {
       const types = parseTypeNames(Array.isArray(listed.types) ? listed.types.map(String) : []);
-      const original = await services.ingest.storeOriginal(await fs.readFile(path.join(folder, file)));
+      const original = await services.ingest.storeOriginal(await readContainedFile(path.join(folder, file), services.intake.maxImageBytes));
       await services.releases.addImage(mbid, {
         id,
         edit: Number.isSafeInteger(listed.edit) && (listed.edit as number) > 0 ? (listed.edit as number) : undefined,
@@ -199,7 +212,7 @@ async function importRelease(services: Services, inDir: string, name: string, su
       });
       summary.images++;
     } catch (error) {
-      problems.add(error instanceof JacketError ? error.code : 'unreadable_file', `${name}/${file}: ${(error as Error).message}`);
+      problems.add(error instanceof JacketError || error instanceof FileProblem ? error.code : 'unreadable_file', `${name}/${file}: ${(error as Error).message}`);
     }
   }
   summary.releases++;

@@ -4,6 +4,7 @@ import { RENDITION_FORMATS, type RenditionFormat } from '../images/render.ts';
 import type { Dimensions, OpenLibrarySize } from '../images/sizes.ts';
 import type { QuotaReservation } from '../limits/rate.ts';
 import type { OriginalRef, RenditionEngine } from '../renditions/engine.ts';
+import type { UsageCounter } from '../usage.ts';
 import { offerForMemory, type HotRule } from './hot-rule.ts';
 import type { Resolver } from './resolve.ts';
 
@@ -40,6 +41,8 @@ export interface ImageAnswer {
   quota?: KeyedQuota;
   /** Who may be given this answer again from memory (hot-rule.ts); never, when absent. */
   hot?: HotRule;
+  /** The cover asked for (not a release image): counted per cover for the statistics. */
+  coverId?: number;
 }
 
 /** Bytes made for one request and never stored (the IIIF dialect's arbitrary regions and sizes). */
@@ -109,10 +112,12 @@ export class Delivery {
   /** Identifier → image, for every dialect (one cache, the mirror's fill). */
   readonly resolve: Resolver;
   private readonly renditions: RenditionEngine;
+  private readonly usage: UsageCounter | undefined;
 
-  constructor(options: { resolver: Resolver; renditions: RenditionEngine }) {
+  constructor(options: { resolver: Resolver; renditions: RenditionEngine; usage?: UsageCounter }) {
     this.resolve = options.resolver;
     this.renditions = options.renditions;
+    this.usage = options.usage;
   }
 
   async answer(request: FastifyRequest, reply: FastifyReply, asked: ImageAnswer): Promise<FastifyReply> {
@@ -120,6 +125,7 @@ export class Delivery {
     const format: RenditionFormat | 'original' = asked.format === 'accept' ? negotiateFormat(request.headers.accept) : asked.format;
     const validators: Validators = { etag: asked.etag(format), lastModified: asked.lastModified };
     if (negotiated) reply.header('vary', 'Accept');
+    this.usage?.count(asked.coverId);
     if (isNotModified(request.headers, validators)) {
       this.describe(reply, validators, asked);
       return reply.code(304).send();
@@ -136,7 +142,7 @@ export class Delivery {
       }
       if (range) return reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${bytes.length}`).send(bytes.subarray(range.start, range.end + 1));
     }
-    if (asked.hot) offerForMemory(request.raw, asked.hot);
+    if (asked.hot) offerForMemory(request.raw, asked.hot, asked.coverId);
     return reply.send(bytes);
   }
 
@@ -144,6 +150,7 @@ export class Delivery {
   async answerMade(request: FastifyRequest, reply: FastifyReply, asked: MadeAnswer): Promise<FastifyReply> {
     const validators: Validators = { etag: asked.etag };
     setValidators(reply, validators, asked.cacheControl);
+    this.usage?.count(undefined);
     if (isNotModified(request.headers, validators)) return reply.code(304).send();
     let bytes = this.renditions.cachedTransient(asked.key);
     if (!bytes) {

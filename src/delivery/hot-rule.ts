@@ -16,13 +16,20 @@ export type HotRule = ({ kind: 'anyone' } | { kind: 'within-ip-limit' } | { kind
 
 /** The rule of the answer being sent for a request, read by the hot table when the response is complete. */
 const offered = new WeakMap<IncomingMessage, HotRule>();
+/** The cover an offered answer is of, so that hits answered from memory are counted for it (src/usage.ts). */
+const offeredCovers = new WeakMap<IncomingMessage, number>();
 
-export function offerForMemory(request: IncomingMessage, rule: HotRule): void {
+export function offerForMemory(request: IncomingMessage, rule: HotRule, coverId?: number): void {
   offered.set(request, rule);
+  if (coverId !== undefined) offeredCovers.set(request, coverId);
 }
 
 export function offeredRule(request: IncomingMessage): HotRule | undefined {
   return offered.get(request);
+}
+
+export function offeredCover(request: IncomingMessage): number | undefined {
+  return offeredCovers.get(request);
 }
 
 export const ANYONE: HotRule = { kind: 'anyone' };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { isVisible, type Cover } from '../catalogue/covers.ts';
 import type { ReleaseImage } from '../catalogue/releases.ts';
+import { titleOf } from '../catalogue/titles.ts';
 import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { parseCoverId } from '../identifiers/index.ts';
@@ -21,6 +22,8 @@ export async function coverRecord(services: Services, cover: Cover) {
     byteSize: cover.byteSize,
     sourceUrl: cover.sourceUrl,
     author: cover.author,
+    // The book's title, authors and Open Library author ids (its edition's, else the cover's own).
+    ...(await titleOf(services.catalogue.db, cover)),
     created: new Date(cover.createdAt).toISOString(),
     lastModified: new Date(cover.modifiedAt).toISOString(),
     identifiers: await services.catalogue.identifiersOf(cover),

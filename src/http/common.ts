@@ -201,3 +201,12 @@ export function errorHandler(shape: (body: { error: string; message: string }) =
     return reply.code(rendered.status).headers(rendered.headers).send(rendered.status < 500 ? shape(rendered.body) : rendered.body);
   };
 }
+
+/** The OpenAPI security of a route that takes `Authorization: Bearer` (admin token or developer key). */
+export const security = [{ bearerAuth: [] }];
+
+/** The OpenAPI schema of every error body: a machine code and a sentence. */
+export const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'string' }, message: { type: 'string' } },
+};

@@ -29,6 +29,7 @@ export async function coverImageRoutes(app: FastifyInstance, services: Services)
       etag: (format) => sizeTag(cover.id, size, format),
       lastModified: cover.createdAt,
       cacheControl: LONG_CACHE,
+      coverId: cover.id,
     });
   });
 }

@@ -113,6 +113,7 @@ export async function devkeyRoutes(app: FastifyInstance, services: Services): Pr
       cacheControl: SHORT_CACHE,
       // A hit already made is free, so memory may answer it while the key is known good; a per-key rate counts each.
       hot: rate ? undefined : { kind: 'until', until: Date.now() + KEY_RECHECK_MS },
+      coverId: cover.id,
       quota: {
         reserve: () => quota.reserve(key.id, limit),
         release: (reservation) => quota.release(reservation),

@@ -45,7 +45,7 @@ function loadAssets(dir: string, prefix = ''): Map<string, Asset> {
 const VIEWER_DIR = path.dirname(createRequire(import.meta.url).resolve('openseadragon'));
 
 /** Pages of the UI; each is the same shell, and the shell's script draws the page named by the path. */
-const PAGES = ['/', '/ui/upload', '/ui/moderation', '/ui/keys', '/ui/cover/:id', '/ui/release/:mbid'];
+const PAGES = ['/', '/ui/collection', '/ui/upload', '/ui/moderation', '/ui/keys', '/ui/stats', '/ui/cover/:id', '/ui/release/:mbid'];
 
 export async function homeRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const assets = loadAssets(UI_DIR);

@@ -5,12 +5,13 @@ import type { ChangeBus } from '../changes.ts';
 import type { Config } from '../config.ts';
 import type { Hooks } from '../hooks.ts';
 import type { RenditionEngine } from '../renditions/engine.ts';
-import { offeredRule, type HotRule } from '../delivery/hot-rule.ts';
+import { offeredCover, offeredRule, type HotRule } from '../delivery/hot-rule.ts';
 import type { LimitRefusal } from '../limits/public.ts';
 import { isNotModified, type ConditionalHeaders } from './common.ts';
 import { requestIdFor } from './request-id.ts';
 import { HotFront, type FrontAnswer, type HotClient } from './hot-front.ts';
 import type { Metrics, RequestTally } from '../metrics.ts';
+import type { UsageCounter } from '../usage.ts';
 
 /** A whole response, ready to be written again: an image (200) or a redirect (307), raw header list, body. */
 interface HotResponse {
@@ -25,6 +26,8 @@ interface HotResponse {
   rule: HotRule;
   /** The Fastify route pattern that made it: the request metrics' label. */
   route: string;
+  /** The image's cover (absent for release images and redirects), counted per hit for the statistics. */
+  coverId: number | undefined;
   /** The request metrics' tallies for its answer and its 304. */
   tallies: Record<200 | 307 | 304, RequestTally>;
   /** The same answers, prepared for the front (status line and header lines). */
@@ -89,6 +92,7 @@ export interface HotResponseParts {
   changes: ChangeBus;
   renditions: RenditionEngine;
   metrics: Metrics;
+  usage: UsageCounter;
 }
 
 /** A refusal written from here: the same status, headers and body the routes write for it, prepared once. */
@@ -244,6 +248,8 @@ export class HotResponses {
       // Rendition bytes served from memory, as far as the rendition metrics are concerned.
       if (status === 200) this.services.renditions.stats.memoryHits++;
     }
+    // Delivery.answer counted the request that made the entry; its hits skip it, so they are counted here.
+    if (entry.status === 200) this.services.usage.count(entry.coverId);
     entry.tallies[status].observe((performance.now() - started) / 1000);
   }
 
@@ -302,6 +308,7 @@ export class HotResponses {
           body,
           rule,
           route,
+          coverId: offeredCover(request.raw),
           tallies: { 200: metrics.requestTally('GET', route, 200), 307: metrics.requestTally('GET', route, 307), 304: metrics.requestTally('GET', route, 304) },
         } as HotResponse;
         entry.frontAnswer = this.frontAnswerFor(status, headers, body, (started) => this.served(entry, status, started));

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
 import { type Category, type Cover, type IdentifierInput } from '../catalogue/covers.ts';
+import { checkedTitleEdit, type TitleEdit } from '../catalogue/titles.ts';
 import { sizeTag } from '../delivery/answer.ts';
 import { ANYONE, WITHIN_IP_LIMIT } from '../delivery/hot-rule.ts';
 import { COVER_KEYS, type CoverKey } from '../delivery/resolve.ts';
@@ -140,12 +141,13 @@ export function checkedCallback(callback: string | undefined): string | undefine
   return callback;
 }
 
-/** Open Library's numeric upload error codes (1–3 are the original's; 4 is ours, for identifiers). */
+/** Open Library's numeric upload error codes (1–3 are the original's; 4 and 5 are ours, for identifiers and titles). */
 function uploadErrorCode(code: string): { code: number; message: string } | undefined {
   if (['no_image', 'malformed_multipart', 'too_many_parts', 'unsupported_media_type', 'unexpected_file'].includes(code)) return { code: 1, message: 'No image found' };
   if (code === 'invalid_url' || code.startsWith('source_url')) return { code: 2, message: 'Invalid URL' };
   if (['empty_image', 'unsupported_format', 'corrupt_image', 'too_many_pixels', 'payload_too_large'].includes(code)) return { code: 3, message: 'Invalid Image' };
   if (code === 'invalid_olid' || code === 'invalid_identifier') return { code: 4, message: 'Invalid identifier' };
+  if (code === 'invalid_title' || code === 'invalid_authors') return { code: 5, message: 'Invalid title or author' };
   return undefined;
 }
 
@@ -153,6 +155,18 @@ function uploadErrorCode(code: string): { code: number; message: string } | unde
 export function uploadErrorBody(body: { error: string; message: string }): object {
   const mapped = uploadErrorCode(body.error);
   return mapped ? { code: mapped.code, message: mapped.message, error: body.error, detail: body.message } : body;
+}
+
+/**
+ * The book's title and authors an upload form names: `title`, and each `author` that is a name. Open Library's own
+ * site sends `author` as the uploader's account (`/people/…`), which coverstore keeps as the cover's `author` and
+ * so does Jacket; such a value names no author of the book.
+ */
+function titleFromForm(form: FormData): TitleEdit | undefined {
+  const authors = (form.fields.get('author') ?? []).filter((value) => value.trim() !== '' && !value.trim().startsWith('/people/'));
+  const title = first(form, 'title');
+  if (title === undefined && authors.length === 0) return undefined;
+  return checkedTitleEdit({ title, authors: authors.length > 0 ? authors : undefined });
 }
 
 function identifiersFromForm(form: FormData): IdentifierInput[] {
@@ -204,6 +218,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       cacheControl: path.key === 'id' ? LONG_CACHE : SHORT_CACHE,
       // A limited lookup is counted on every hit, from memory too; one that a key lifted is not kept there.
       hot: !limited ? ANYONE : presentedCredential(request) ? undefined : WITHIN_IP_LIMIT,
+      coverId: cover.id,
     });
   }
 
@@ -216,6 +231,7 @@ export async function openLibraryRoutes(app: FastifyInstance, services: Services
       sourceUrl: first(form, 'source_url'),
       author: first(form, 'author'),
       identifiers: identifiersFromForm(form),
+      title: titleFromForm(form),
       status: services.moderation ? 'pending' : 'approved',
     });
   }

@@ -5,16 +5,10 @@ import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { parseMbid } from '../identifiers/index.ts';
 import { extensionForMime } from '../images/inspect.ts';
-import { first, publicBase, readForm } from './common.ts';
+import { errorSchema, first, publicBase, readForm, security } from './common.ts';
 
 const mbidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const TAGS = ['Cover Art Archive: write API'];
-const security = [{ bearerAuth: [] }];
-
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-};
 
 const releaseSchema = {
   type: 'object',

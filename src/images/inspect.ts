@@ -46,9 +46,45 @@ export function sniffFormat(bytes: Buffer): ImageFormat | undefined {
   return undefined;
 }
 
+function lastIndexOfBytes(bytes: Buffer, needle: number[], window: number): boolean {
+  const from = Math.max(0, bytes.length - window);
+  return bytes.subarray(from).includes(Buffer.from(needle));
+}
+
+/** Does the file end as a complete file of its format would? */
+export function hasCompleteEnding(bytes: Buffer, format: ImageFormat): boolean {
+  switch (format) {
+    case 'jpeg':
+      // EOI marker; some encoders pad after it, so look at the tail rather than the last two bytes only.
+      return lastIndexOfBytes(bytes, [0xff, 0xd9], 1024);
+    case 'png':
+      return lastIndexOfBytes(bytes, [0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82], 64);
+    case 'gif':
+      return lastIndexOfBytes(bytes, [0x3b], 16);
+    case 'webp':
+      return bytes.length >= 12 && bytes.readUInt32LE(4) + 8 <= bytes.length;
+    case 'avif': {
+      // ISO BMFF: the top-level boxes must add up to the file (a cut file ends inside a box).
+      let offset = 0;
+      while (offset + 8 <= bytes.length) {
+        let size = bytes.readUInt32BE(offset);
+        if (size === 1) {
+          if (offset + 16 > bytes.length) return false;
+          size = Number(bytes.readBigUInt64BE(offset + 8));
+        } else if (size === 0) {
+          size = bytes.length - offset;
+        }
+        if (size < 8) return false;
+        offset += size;
+      }
+      return offset === bytes.length;
+    }
+  }
+}
+
 /**
  * Validate an uploaded original: accepted format by magic bytes, dimensions from the header checked against the
- * pixel limit before any decoding, then one full decode at a small size that fails on truncated or corrupt data.
+ * pixel limit before any decoding, the file's ending checked, then one full decode at a small size that fails on truncated or corrupt data.
  */
 export async function inspectImage(bytes: Buffer, limits: InspectLimits): Promise<InspectedImage> {
   if (bytes.length === 0) throw invalid('empty_image', 'The upload is empty: no image bytes were sent.');
@@ -56,6 +92,8 @@ export async function inspectImage(bytes: Buffer, limits: InspectLimits): Promis
   if (!format) {
     throw invalid('unsupported_format', 'This is not an image in an accepted format (JPEG, PNG, GIF, WebP or AVIF).');
   }
+  // The decoders forgive a missing trailer (a PNG cut inside IEND decodes whole); an import refuses it, so an upload must too.
+  if (!hasCompleteEnding(bytes, format)) throw invalid('corrupt_image', `The ${format.toUpperCase()} file does not end the way its format ends: it is truncated.`);
   let metadata: Metadata;
   try {
     metadata = await sharp(bytes, { limitInputPixels: false }).metadata();

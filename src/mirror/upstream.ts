@@ -8,6 +8,8 @@ export interface UpstreamOptions {
   rate: Rate;
   timeoutMs: number;
   maxBytes: number;
+  /** May a redirect send us to a private or loopback address on another host (JACKET_SOURCE_URL_ALLOW_PRIVATE)? */
+  allowPrivateRedirects: boolean;
 }
 
 /** An upstream answer that is neither the thing asked for nor a clear "not there": a miss answers 503, not 5xx noise. */
@@ -26,6 +28,8 @@ export function isUnusable(error: unknown): boolean {
  */
 export class Upstream {
   readonly base: string;
+  /** The configured upstream's host name: the only one a request may reach on a private address by default. */
+  private readonly host: string;
   private readonly gate: UpstreamGate;
   private readonly options: UpstreamOptions;
   /** Requests sent to the upstream (for metrics and tests). */
@@ -34,6 +38,7 @@ export class Upstream {
   constructor(options: UpstreamOptions) {
     this.options = options;
     this.base = options.base.replace(/\/+$/, '');
+    this.host = new URL(this.base).hostname;
     this.gate = new UpstreamGate(options.rate, options.timeoutMs);
   }
 
@@ -45,9 +50,10 @@ export class Upstream {
         this.requests++;
         try {
           return await safeFetch(url, {
-            // The upstream is the operator's own choice, not user input: any host, private networks included.
+            // The upstream is the operator's own choice, not user input: any host, and private networks on its own
+            // host. Where it redirects to is the upstream's choice, held to the rules of any download.
             allowHosts: ['*'],
-            allowPrivate: true,
+            allowPrivate: new URL(url).hostname === this.host || this.options.allowPrivateRedirects,
             timeoutMs: this.options.timeoutMs,
             maxBytes: this.options.maxBytes,
             maxRedirects: 0,
@@ -56,6 +62,11 @@ export class Upstream {
         } catch (error) {
           // Too large to accept: the upstream has it, but we cannot take it; the caller treats it as absent.
           if (error instanceof JacketError && error.status === 413) throw new JacketError(404, 'upstream_unusable', error.message);
+          if (hop > 0 && error instanceof JacketError && error.code === 'source_url_private') {
+            throw new JacketError(503, 'upstream_redirect_refused', `The upstream redirected to a non-public address, not followed: ${error.message}`, {
+              'retry-after': '30',
+            });
+          }
           throw new JacketError(503, 'upstream_unreachable', `The upstream cover service cannot be reached: ${(error as Error).message}`, {
             'retry-after': '30',
           });

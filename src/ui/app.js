@@ -1,12 +1,14 @@
 // The shell: marks the current page in the menu, draws the sign-in control, then hands <main> to the page module
 // named by the path. Every page is a full load of the same shell, so links and the back button just work.
-import { api, clear, clearSession, getRole, getToken, h, setSession } from './lib.js';
+import { api, clear, clearSession, getRole, getToken, h, notice, setSession, setTitle } from './lib.js';
 
 const ROUTES = [
   { pattern: /^\/$/, module: './pages/home.js', nav: '/' },
+  { pattern: /^\/ui\/collection$/, module: './pages/collection.js', nav: '/ui/collection' },
   { pattern: /^\/ui\/upload$/, module: './pages/upload.js', nav: '/ui/upload' },
   { pattern: /^\/ui\/moderation$/, module: './pages/moderation.js', nav: '/ui/moderation' },
   { pattern: /^\/ui\/keys$/, module: './pages/keys.js', nav: '/ui/keys' },
+  { pattern: /^\/ui\/stats$/, module: './pages/stats.js', nav: '/ui/stats' },
   { pattern: /^\/ui\/cover\/([^/]+)$/, module: './pages/cover.js', nav: '/' },
   { pattern: /^\/ui\/release\/([^/]+)$/, module: './pages/release.js', nav: '/' },
 ];
@@ -37,6 +39,16 @@ function signOut() {
   renderSession();
   for (const listener of sessionListeners) listener();
   document.getElementById('signin-toggle')?.focus();
+}
+
+/**
+ * The start of a page for administrators only: its header, and for anyone else `sentence` with a sign-in button.
+ * True when the page may go on. The page is drawn again on sign-in (as every page is, through onSessionChange).
+ */
+export function administratorsOnly(main, header, sentence) {
+  if (getRole() === 'admin') return true;
+  clear(main, header, notice('info', `${sentence} `, h('button', { type: 'button', class: 'secondary', onclick: () => toggleSignIn(true) }, 'Sign in with the admin token')));
+  return false;
 }
 
 /** Open (or close) the sign-in form under the header. Exported so pages can offer "sign in to continue". */
@@ -100,7 +112,13 @@ async function start() {
   renderSession();
   const main = document.getElementById('main');
   if (!route) {
-    clear(main, h('h1', {}, 'Page not found'), h('p', {}, h('a', { href: '/' }, 'Back to the home page')));
+    setTitle('Page not found');
+    clear(
+      main,
+      h('h1', {}, 'Page not found'),
+      h('p', {}, 'There is no page at ', h('code', {}, path), '. The address may be mistyped, or the page may have moved.'),
+      h('ul', {}, h('li', {}, h('a', { href: '/' }, 'Find a cover from the home page')), h('li', {}, h('a', { href: '/ui/collection' }, 'Browse the collection'))),
+    );
     return;
   }
   const match = route.pattern.exec(path);

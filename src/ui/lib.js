@@ -86,6 +86,31 @@ export async function api(path, { method = 'GET', body, json, auth = false, toke
   return { ok: response.ok, status: response.status, data, url: response.url };
 }
 
+/**
+ * POST a form with the signed-in credential, reporting the share sent so far to `onProgress(0…1)`; fetch cannot
+ * report upload progress, XMLHttpRequest can. Answers as api() does.
+ */
+export function upload(path, body, onProgress) {
+  return new Promise((resolve) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', path);
+    request.setRequestHeader('accept', 'application/json');
+    if (getToken()) request.setRequestHeader('authorization', `Bearer ${getToken()}`);
+    request.upload.addEventListener('progress', (event) => event.lengthComputable && onProgress(event.loaded / event.total));
+    request.addEventListener('load', () => {
+      let data;
+      try {
+        data = JSON.parse(request.responseText);
+      } catch {
+        data = undefined;
+      }
+      resolve({ ok: request.status >= 200 && request.status < 300, status: request.status, data });
+    });
+    request.addEventListener('error', () => resolve({ ok: false, status: 0, data: { message: 'The server could not be reached.' } }));
+    request.send(body);
+  });
+}
+
 /** The human sentence of any of the server's error shapes. */
 export function errorText(result) {
   const data = result.data ?? {};
@@ -106,9 +131,39 @@ export function errorNotice(prefix, result) {
 }
 
 export function formatBytes(bytes) {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes < 1000) return `${bytes} bytes`;
+  if (bytes < 1000 * 1000) return `${(bytes / 1000).toFixed(1)} KB`;
+  return `${(bytes / 1000 / 1000).toFixed(1)} MB`;
+}
+
+function isbnCheckDigitRight(isbn) {
+  const digits = [...isbn].map((c) => (c === 'X' ? 10 : Number(c)));
+  if (digits.length === 10) return digits.reduce((sum, digit, i) => sum + (10 - i) * digit, 0) % 11 === 0;
+  return digits.reduce((sum, digit, i) => sum + (i % 2 === 0 ? 1 : 3) * digit, 0) % 10 === 0;
+}
+
+/**
+ * A sentence about the first ISBN in a comma-separated list whose check digit is wrong (so probably mistyped), or undefined. The server
+ * keeps ISBN-shaped strings with a wrong check digit (real catalogues hold some), so the person is warned here.
+ */
+export function isbnWarning(list) {
+  for (const raw of splitList(list)) {
+    const isbn = raw.replace(/[\s-]/g, '').toUpperCase();
+    // Other shapes are not ISBNs at all; the server refuses those with its own sentence.
+    if ((/^\d{9}[\dX]$/.test(isbn) || /^\d{13}$/.test(isbn)) && !isbnCheckDigitRight(isbn)) return `The check digit of ISBN “${raw}” is wrong: it is probably mistyped.`;
+  }
+  return undefined;
+}
+
+/** "a, b ,c" → ['a', 'b', 'c']: how identifier fields take several values. */
+export function splitList(text) {
+  return text.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
+/** The ISBN a scan's file name gives: `9780385472579.jpg`, `0-385-47257-9.png`, `0385472579_back.jpg` (before `_`). */
+export function isbnFromFileName(name) {
+  const stem = name.replace(/\.[^.]*$/, '').split('_')[0].trim();
+  return /^[\d\s-]+[\dXx]$/.test(stem) ? stem.replace(/[\s-]/g, '').toUpperCase() : '';
 }
 
 export function formatDate(iso) {
@@ -130,6 +185,30 @@ export function urlRow(label, path, note) {
 /** A table of URLs; on a phone its rows stack (see style.css). */
 export function urlTable(rows) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'urls' }, h('tbody', {}, rows)));
+}
+
+/**
+ * Ask before something that cannot be undone, in a modal dialog (focus stays inside, Escape cancels). Resolves true
+ * when the person confirms.
+ */
+export function confirmDialog({ title, text, confirm, keep = 'Cancel' }) {
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    const dialog = h(
+      'dialog',
+      { class: 'confirm', 'aria-labelledby': 'confirm-title' },
+      h('h2', { id: 'confirm-title' }, title),
+      h('p', {}, text),
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'bad', onclick: () => finish(true) }, confirm), h('button', { type: 'button', class: 'secondary', onclick: () => finish(false) }, keep)),
+    );
+    dialog.addEventListener('cancel', () => resolve(false));
+    document.body.append(dialog);
+    dialog.showModal();
+  });
 }
 
 export function setTitle(text) {

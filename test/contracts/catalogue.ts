@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CoverCatalogue, type NewCover } from '../../src/catalogue/covers.ts';
+import { importEditionTitles, titleOf } from '../../src/catalogue/titles.ts';
 import { bulkCatalogueContract } from './bulk.ts';
 import { useCatalogueDb, type CatalogueFixture } from './fixture.ts';
 import { keyServiceContract } from './keys.ts';
@@ -133,6 +134,65 @@ function coverCatalogueContract(name: string, open: () => Promise<CatalogueFixtu
       // Equal modification times fall back to the id, newest first.
       const tied = [await catalogue.addCover(newCover({ category: 'w', createdAt: 42 })), await catalogue.addCover(newCover({ category: 'w', createdAt: 42 }))];
       assert.deepEqual((await catalogue.query({ category: 'w', offset: 0, limit: 10 })).map((cover) => cover.id), [tied[1]!.id, tied[0]!.id]);
+    });
+
+    test('titles: kept on the edition (else the cover), searched by folded words, the last as a prefix', async () => {
+      const ids = (page: { covers: Array<{ id: number }> }) => page.covers.map((cover) => cover.id);
+      const edition = await catalogue.addCover(newCover({ olid: 'OL901M', olidKind: 'edition', title: { title: 'Cien años de soledad', authors: ['Gabriel García Márquez'] } }));
+      const loose = await catalogue.addCover(newCover({ title: { title: 'Things Fall Apart', authors: ['Chinua Achebe'] } }));
+      const sameEdition = await catalogue.addCover(newCover({ olid: 'OL901M', olidKind: 'edition' }));
+      assert.deepEqual(await titleOf(catalogue.db, sameEdition), { title: 'Cien años de soledad', authors: ['Gabriel García Márquez'], authorKeys: [] });
+      assert.deepEqual(await titleOf(catalogue.db, { id: 424242, olid: null }), { title: null, authors: [], authorKeys: [] });
+      const search = (words: string[]) => catalogue.browseCovers({ words, offset: 0, limit: 10 }).then(ids);
+      assert.deepEqual(await search(['garcia', 'marq']), [sameEdition.id, edition.id], 'accents folded, last word a prefix');
+      assert.deepEqual(await search(['anos', 'soledad']), [sameEdition.id, edition.id]);
+      assert.deepEqual(await search(['achebe']), [loose.id]);
+      assert.deepEqual(await search(['apart', 'soledad']), [], 'every word must match');
+      assert.deepEqual(await search(['fal']), [loose.id]);
+
+      // A correction replaces what it names and keeps the rest; the old words no longer find it.
+      await catalogue.editCover(loose.id, { title: { title: 'Arrow of God' } });
+      assert.deepEqual(await titleOf(catalogue.db, loose), { title: 'Arrow of God', authors: ['Chinua Achebe'], authorKeys: [] });
+      assert.deepEqual(await search(['things']), []);
+      assert.deepEqual(await search(['arrow', 'achebe']), [loose.id]);
+
+      // An editions dump sets titles and author ids and keeps the names a librarian gave.
+      await importEditionTitles(catalogue.db, [{ olid: 'OL901M', title: 'One Hundred Years of Solitude', authorKeys: ['OL4586796A'] }, { olid: 'OL902M', title: 'Solitude', authorKeys: [] }], Date.now());
+      assert.deepEqual(await titleOf(catalogue.db, edition), { title: 'One Hundred Years of Solitude', authors: ['Gabriel García Márquez'], authorKeys: ['OL4586796A'] });
+      assert.deepEqual(await search(['solitude']), [sameEdition.id, edition.id], 'an edition without covers lists nothing');
+      assert.deepEqual(await search(['soledad']), []);
+      await importEditionTitles(catalogue.db, [{ olid: 'OL901M', title: 'One Hundred Years of Solitude', authorKeys: ['OL4586796A'] }], Date.now());
+      assert.deepEqual(await search(['hundred', 'garcia']), [sameEdition.id, edition.id], 'imported again: the same');
+    });
+
+    test('a bulk batch keeps its titles; covers are found by their image, the first not deleted', async () => {
+      const sha = 'f'.repeat(63) + '1';
+      const image = { blobKey: `originals/ff/ff/${sha}`, sha256: sha, mime: 'image/png', width: 4, height: 6, byteSize: 80 };
+      await catalogue.addCovers([
+        { ...image, category: 'b', identifiers: [{ scheme: 'isbn', value: '9780261102217' }], title: { title: 'The Hobbit', authors: ['J. R. R. Tolkien'] } },
+        { ...image, category: 'b', olid: 'OL905M', olidKind: 'edition', title: { title: 'Farmer Giles of Ham' } },
+      ]);
+      const [first, second] = (await catalogue.browseCovers({ words: ['tolkien'], offset: 0, limit: 10 })).covers.concat((await catalogue.browseCovers({ words: ['farmer', 'giles'], offset: 0, limit: 10 })).covers);
+      assert.deepEqual((await titleOf(catalogue.db, first!)).title, 'The Hobbit');
+      assert.deepEqual((await titleOf(catalogue.db, second!)).title, 'Farmer Giles of Ham');
+      assert.deepEqual(await catalogue.coversByImage([sha, 'e'.repeat(64)]), new Map([[sha, Math.min(first!.id, second!.id)]]));
+      await catalogue.deleteCover(Math.min(first!.id, second!.id));
+      assert.deepEqual(await catalogue.coversByImage([sha]), new Map([[sha, Math.max(first!.id, second!.id)]]));
+    });
+
+    test('the collection without identifiers, and in each order', async () => {
+      const bare = await catalogue.addCover(newCover({ createdAt: 1000 }));
+      const isbn = await catalogue.addCover(newCover({ createdAt: 2000, identifiers: [{ scheme: 'isbn', value: '9780385472579' }] }));
+      const byEdition = await catalogue.addCover(newCover({ createdAt: 3000, olid: 'OL903M', olidKind: 'edition', identifiers: [{ scheme: 'oclc', value: '123' }] }));
+      const bareEdition = await catalogue.addCover(newCover({ createdAt: 4000, olid: 'OL904M', olidKind: 'edition' }));
+      // The catalogue holds the other tests' covers too: only these four are looked at.
+      const mine = new Set([bare.id, isbn.id, byEdition.id, bareEdition.id]);
+      const ids = (page: { covers: Array<{ id: number }> }) => page.covers.map((cover) => cover.id).filter((id) => mine.has(id));
+      assert.deepEqual(ids(await catalogue.browseCovers({ withoutIdentifiers: true, offset: 0, limit: 100 })), [bareEdition.id, bare.id]);
+      assert.deepEqual(ids(await catalogue.browseCovers({ sort: 'oldest', offset: 0, limit: 100 })), [bare.id, isbn.id, byEdition.id, bareEdition.id]);
+      await catalogue.touchCover(isbn.id);
+      assert.equal(ids(await catalogue.browseCovers({ sort: 'modified', offset: 0, limit: 200 }))[0], isbn.id);
+      assert.deepEqual(ids(await catalogue.browseCovers({ olid: 'OL903M', offset: 0, limit: 10 })), [byEdition.id]);
     });
 
     test('settings: missing, put, overwrite', async () => {

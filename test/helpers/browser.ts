@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before } from 'node:test';
+import { createRequire } from 'node:module';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_TOKEN, startJacket, type RunningJacket } from './server.ts';
 
@@ -20,13 +21,17 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** A real browser with a fresh profile in a temp dir, removed afterwards: nothing carries over between runs. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * A real browser with a fresh profile in a temp dir, removed afterwards: nothing carries over between runs.
+ * `bypassCSP` ignores the pages' Content-Security-Policy, to see what a page would do without that safety net.
+ */
+export async function launchBrowser(options: { bypassCSP?: boolean } = {}): Promise<TestBrowser> {
   const profile = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: DESKTOP,
+    bypassCSP: options.bypassCSP ?? false,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
   // Fail within seconds, not the default 30 s per step: pages here answer from a local server.
@@ -62,6 +67,26 @@ export async function screenshots(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${label}.png`), fullPage: true });
   }
   await page.setViewportSize(DESKTOP);
+}
+
+const AXE_SOURCE = await fs.readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const IMPACTS = ['minor', 'moderate', 'serious', 'critical'];
+
+/**
+ * axe-core's accessibility rules over the page as it is drawn now: the violations at `minimumImpact` or worse, as
+ * "rule (impact): targets" lines for the assertion message. The script goes in through the devtools protocol, which
+ * the page's strict CSP does not govern, so the page keeps the policy it is served with.
+ */
+export async function accessibilityViolations(page: Page, minimumImpact: 'minor' | 'serious' = 'minor'): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run();
+    return result.violations.map(({ id, impact, nodes }) => ({ id, impact, targets: nodes.map((node) => node.target.join(' ')) }));
+  });
+  return violations
+    .filter((violation) => IMPACTS.indexOf(violation.impact) >= IMPACTS.indexOf(minimumImpact))
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.targets.slice(0, 5).join(', ')}`);
 }
 
 /** Sign in through the header control, the way a person does (optionally with a screenshot of the open form). */

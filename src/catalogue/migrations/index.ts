@@ -9,6 +9,8 @@ import * as m013 from './013_mirror_releases.ts';
 import * as m014 from './014_blob_indexes.ts';
 import * as m015 from './015_request_path_indexes.ts';
 import * as m016 from './016_listing_indexes.ts';
+import * as m017 from './017_titles.ts';
+import * as m018 from './018_usage.ts';
 
 /**
  * Every migration, in order (Kysely runs them sorted by name). Add new ones with the next free number; never edit
@@ -25,4 +27,6 @@ export const migrations: Record<string, Migration> = {
   '014_blob_indexes': m014,
   '015_request_path_indexes': m015,
   '016_listing_indexes': m016,
+  '017_titles': m017,
+  '018_usage': m018,
 };

@@ -1,6 +1,7 @@
 import { onSessionChange } from '../app.js';
 import { deepViewPanel, srcsetSnippet } from '../deep-view.js';
 import { api, clear, errorNotice, formatBytes, formatDate, getRole, getToken, h, notice, setTitle, urlRow, urlTable } from '../lib.js';
+import { editPanels } from './cover-edit.js';
 
 const CATEGORY_NAMES = { b: 'Book edition', a: 'Author', w: 'Work' };
 const SCHEME_NAMES = { isbn: 'ISBN', oclc: 'OCLC', lccn: 'LCCN', goodreads: 'Goodreads', librarything: 'LibraryThing' };
@@ -41,25 +42,40 @@ function keyedTable(cover) {
   );
 }
 
+function historyList(cover, covers) {
+  return h(
+    'ol',
+    { id: 'history-list' },
+    covers.map((other) =>
+      h(
+        'li',
+        {},
+        other.id === cover.id ? h('strong', {}, `Cover ${other.id} (this one)`) : h('a', { href: `/ui/cover/${other.id}` }, `Cover ${other.id}`),
+        ` — uploaded ${formatDate(other.created)} `,
+        statusBadge(other.status),
+      ),
+    ),
+  );
+}
+
+/**
+ * The cover's own events, then every cover of the same edition or identifiers, newest first: the first approved
+ * one is what lookups serve. Administrators see them all (pending and replaced ones too); others the edition's.
+ */
 async function history(cover) {
   const events = [h('li', {}, `Uploaded ${formatDate(cover.created)}`)];
   if (cover.lastModified !== cover.created) events.push(h('li', {}, `Last changed ${formatDate(cover.lastModified)}`));
   events.push(h('li', {}, 'Moderation state: ', statusBadge(cover.status)));
   const parts = [h('ul', {}, events)];
-  if (cover.olid) {
+  const note = h('p', { class: 'small muted' }, 'Newest first. Looking up the edition or an identifier shows the newest approved one; every cover keeps its own address.');
+  if (getRole() === 'admin') {
+    const answer = await api(`/api/v1/covers/${cover.id}/history`, { auth: true });
+    if (answer.ok && answer.data.covers.length > 1) parts.push(h('h3', {}, 'Covers of the same book'), note, historyList(cover, answer.data.covers));
+  } else if (cover.olid) {
     const others = await api(`/${cover.category}/query?olid=${encodeURIComponent(cover.olid)}&details=true&limit=20`);
-    if (others.ok && Array.isArray(others.data) && others.data.length > 0) {
-      parts.push(
-        h('h3', {}, `Covers of ${cover.olid}, newest first`),
-        h('p', { class: 'small muted' }, 'The first one is what the edition’s identifiers serve.'),
-        h(
-          'ol',
-          {},
-          others.data.map((other) =>
-            h('li', {}, other.id === cover.id ? h('strong', {}, `Cover ${other.id} (this one)`) : h('a', { href: `/ui/cover/${other.id}` }, `Cover ${other.id}`), ` — ${formatDate(other.last_modified)}`),
-          ),
-        ),
-      );
+    if (others.ok && Array.isArray(others.data) && others.data.length > 1) {
+      const covers = others.data.map((other) => ({ id: other.id, created: other.created ?? other.last_modified, status: 'approved' }));
+      parts.push(h('h3', {}, `Covers of ${cover.olid}`), note, historyList(cover, covers));
     }
   }
   return parts;
@@ -91,11 +107,13 @@ function webPanels(cover) {
 
 let listening = false;
 
-export async function render(main, rawId) {
+export async function render(main, rawId, message) {
   setTitle(`Cover ${rawId}`);
   if (!listening) onSessionChange(() => render(main, rawId));
   listening = true;
-  clear(main, h('p', { class: 'muted' }, 'Loading…'));
+  if (!message) clear(main, h('p', { class: 'muted' }, 'Loading…'));
+  const replaced = new URLSearchParams(location.search).get('replaces');
+  if (!message && replaced) message = notice('ok', `This cover replaces `, h('a', { href: `/ui/cover/${replaced}` }, `cover ${replaced}`), ': the edition and its identifiers serve this one now.');
   const result = await api(`/api/v1/covers/${encodeURIComponent(rawId)}`, { auth: true });
   if (result.status === 404) {
     // Not served (yet): the uploader still learns where the cover stands.
@@ -108,6 +126,7 @@ export async function render(main, rawId) {
     if (state.ok && explanations[state.data.status]) {
       clear(
         main,
+        message,
         h('h1', {}, `Cover ${rawId}`),
         h('p', {}, 'Status: ', statusBadge(state.data.status)),
         notice(state.data.status === 'pending' ? 'warn' : 'info', `Cover ${rawId} ${explanations[state.data.status]}`),
@@ -138,6 +157,8 @@ export async function render(main, rawId) {
     ['Uploaded', formatDate(cover.created)],
     ['Last changed', formatDate(cover.lastModified)],
   ];
+  if (cover.title) facts.unshift(['Title', cover.title]);
+  if (cover.authors?.length) facts.splice(cover.title ? 1 : 0, 0, ['Author', cover.authors.join('; ')]);
   if (cover.author) facts.push(['Uploaded by', cover.author]);
   if (cover.sourceUrl) facts.push(['Source', cover.sourceUrl]);
   const actions = [];
@@ -157,8 +178,10 @@ export async function render(main, rawId) {
       );
     }
   }
+  const admin = getRole() === 'admin';
   clear(
     main,
+    message,
     h(
       'div',
       { class: 'cover-layout' },
@@ -171,6 +194,7 @@ export async function render(main, rawId) {
         h('section', { class: 'panel', 'aria-labelledby': 'ids-title' }, h('h2', { id: 'ids-title' }, 'Identifiers'), identifiers),
       ),
     ),
+    admin ? editPanels(cover, (done) => render(main, rawId, done ?? notice('ok', `Cover ${cover.id} was deleted.`))) : null,
     cover.status === 'approved' ? webPanels(cover) : null,
     h('section', { class: 'panel', 'aria-labelledby': 'ol-title' }, h('h2', { id: 'ol-title' }, 'Open Library Covers API'), openLibraryTable(cover)),
     h('section', { class: 'panel', 'aria-labelledby': 'keyed-title' }, h('h2', { id: 'keyed-title' }, 'Keyed covers (LibraryThing style)'), keyedTable(cover)),

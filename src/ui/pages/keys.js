@@ -1,4 +1,6 @@
-import { api, clear, errorNotice, errorText, formatDate, h, notice, setTitle } from '../lib.js';
+import { onSessionChange } from '../app.js';
+import { api, clear, errorNotice, errorText, formatDate, getRole, h, notice, setTitle } from '../lib.js';
+import { adminPanel } from './keys-admin.js';
 
 function usageView(usage) {
   const reset = new Date(usage.resetAt);
@@ -33,6 +35,36 @@ async function showUsage(key, output) {
   clear(output, usageView(answer.data));
 }
 
+/** A new key's secret, shown only this once, with a button to copy it. */
+export function secretNotice(key, dailyLimit) {
+  const secret = h('input', { type: 'text', id: 'new-key', readonly: true, value: key, 'aria-describedby': 'new-key-help' });
+  const copied = h('span', { class: 'small', role: 'status' });
+  return notice(
+    'ok',
+    h('p', {}, h('strong', {}, 'Your key, shown only this once: '), 'copy it now. Only a hash is kept on the server.'),
+    h('label', { for: 'new-key' }, 'Your new key'),
+    h(
+      'div',
+      { class: 'secret' },
+      secret,
+      h('button', {
+        type: 'button',
+        onclick: async () => {
+          secret.select();
+          try {
+            await navigator.clipboard.writeText(key);
+            copied.textContent = 'Copied.';
+          } catch {
+            copied.textContent = 'Select the key and copy it.';
+          }
+        },
+      }, 'Copy'),
+    ),
+    copied,
+    h('p', { id: 'new-key-help', class: 'small' }, `Daily limit: ${dailyLimit} new images. Use it as `, h('code', {}, `${location.origin}/devkey/${key}/medium/isbn/0385472579`), '.'),
+  );
+}
+
 async function signUp(event, form, output, usageInput, usageOutput) {
   event.preventDefault();
   const name = form.querySelector('#key-name').value.trim();
@@ -55,42 +87,18 @@ async function signUp(event, form, output, usageInput, usageOutput) {
     return;
   }
   const { key, dailyLimit } = answer.data;
-  const secret = h('input', { type: 'text', id: 'new-key', readonly: true, value: key, 'aria-describedby': 'new-key-help' });
-  const copied = h('span', { class: 'small', role: 'status' });
-  clear(
-    output,
-    notice(
-      'ok',
-      h('p', {}, h('strong', {}, 'Your key, shown only this once: '), 'copy it now. Only a hash is kept on the server.'),
-      h('label', { for: 'new-key' }, 'Your new key'),
-      h(
-        'div',
-        { class: 'secret' },
-        secret,
-        h('button', {
-          type: 'button',
-          onclick: async () => {
-            secret.select();
-            try {
-              await navigator.clipboard.writeText(key);
-              copied.textContent = 'Copied.';
-            } catch {
-              copied.textContent = 'Select the key and copy it.';
-            }
-          },
-        }, 'Copy'),
-      ),
-      copied,
-      h('p', { id: 'new-key-help', class: 'small' }, `Daily limit: ${dailyLimit} new images. Use it as `, h('code', {}, `${location.origin}/devkey/${key}/medium/isbn/0385472579`), '.'),
-    ),
-  );
+  clear(output, secretNotice(key, dailyLimit));
   form.reset();
   usageInput.value = key;
   await showUsage(key, usageOutput);
 }
 
+let listening = false;
+
 export async function render(main) {
   setTitle('Developer keys');
+  if (!listening) onSessionChange(() => render(main));
+  listening = true;
   const usageInput = h('input', { type: 'password', id: 'usage-key', name: 'key', autocomplete: 'off', spellcheck: 'false' });
   const usageOutput = h('div', { id: 'usage-result', 'aria-live': 'polite' });
   const signupOutput = h('div', { id: 'signup-result', 'aria-live': 'polite' });
@@ -119,6 +127,7 @@ export async function render(main) {
     main,
     h('h1', {}, 'Developer keys'),
     h('p', { class: 'lede' }, 'A key opens the LibraryThing-style keyed cover URLs, ', h('code', {}, '/devkey/KEY/medium/isbn/ISBN'), ', and lifts the per-address lookup limit on the Open Library API.'),
+    getRole() === 'admin' ? adminPanel() : null,
     h(
       'div',
       { class: 'two-col' },

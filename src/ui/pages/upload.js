@@ -1,5 +1,6 @@
 import { onSessionChange, toggleSignIn } from '../app.js';
-import { api, clear, errorNotice, formatBytes, getToken, h, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { api, clear, errorNotice, formatBytes, getToken, h, isbnWarning, MBID_PATTERN, notice, OLID_PATTERN, setTitle } from '../lib.js';
+import { batchPanel } from './upload-batch.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif'];
 const BOOK_IDENTIFIERS = [
@@ -91,6 +92,8 @@ export async function render(main) {
   const bookFields = h(
     'div',
     { id: 'book-fields', class: 'grid-fields' },
+    field('title', 'Title', 'optional; found by the collection search'),
+    field('author', 'Author', 'optional; several separated by semicolons'),
     field('olid', 'Open Library edition', 'optional, e.g. OL7353617M'),
     BOOK_IDENTIFIERS.map(([name, label, help]) => field(name, label, help)),
   );
@@ -110,12 +113,21 @@ export async function render(main) {
   }
   if (prefillMbid) showKind('release');
 
+  // The server keeps an ISBN with a wrong check digit as typed, so a slip of the finger is caught here instead.
+  const isbnInput = bookFields.querySelector('#isbn');
+  const isbnNote = h('span', { class: 'flag small', id: 'isbn-warning', role: 'status' });
+  isbnInput.after(isbnNote);
+  isbnInput.setAttribute('aria-describedby', 'isbn-help isbn-warning');
+  let acceptedIsbn;
+  isbnInput.addEventListener('input', () => (isbnNote.textContent = isbnInput.value.trim() ? (isbnWarning(isbnInput.value) ?? '') : ''));
+
   // After a success nothing of the sent cover stays in the form: a second click would otherwise upload a duplicate.
   function resetAfterSuccess(kind) {
     fileInput.value = '';
     choose(undefined);
     if (kind === 'release') return; // more images of the same release usually follow
     for (const input of main.querySelectorAll('#book-fields input, #author-fields input')) input.value = '';
+    isbnNote.textContent = '';
   }
 
   async function submit(event) {
@@ -150,6 +162,15 @@ export async function render(main) {
       const olid = main.querySelector('#olid').value.trim();
       if (olid && !(OLID_PATTERN.test(olid) && /M$/i.test(olid))) return fail('The edition id must look like OL7353617M (or stay empty).', main.querySelector('#olid'));
       if (olid) body.append('olid', olid);
+      const isbn = isbnInput.value.trim();
+      const warning = isbn ? isbnWarning(isbn) : undefined;
+      if (warning && acceptedIsbn !== isbn) {
+        acceptedIsbn = isbn;
+        return fail(notice('warn', `${warning} Correct it, or press Upload again to send it as typed.`), isbnInput);
+      }
+      const title = main.querySelector('#title').value.trim();
+      if (title) body.append('title', title);
+      for (const name of main.querySelector('#author').value.split(';').map((part) => part.trim()).filter(Boolean)) body.append('author', name);
       for (const [name] of BOOK_IDENTIFIERS) {
         const value = main.querySelector(`#${name}`).value.trim();
         if (value) body.append(name, value);
@@ -214,8 +235,9 @@ export async function render(main) {
 
   clear(
     main,
-    h('h1', {}, 'Upload a cover'),
+    h('h1', {}, 'Upload covers'),
     signInNotice(),
+    h('h2', { class: 'visually-hidden' }, 'One cover'),
     h(
       'form',
       { class: 'panel', id: 'upload-form', novalidate: true, onsubmit: submit },
@@ -225,5 +247,6 @@ export async function render(main) {
       h('button', { type: 'submit' }, 'Upload'),
     ),
     result,
+    batchPanel(),
   );
 }
