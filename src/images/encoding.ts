@@ -23,6 +23,9 @@ export interface EncoderSettings {
  */
 const PROGRESSIVE_Q91: JpegOptions = { quality: 91, progressive: true };
 
+/** What every tier from M up shares: gentle shrink-on-load, no sharpening, q91 progressive JPEG. */
+const FROM_M_UP = { shrinkOnLoad: false, sharpenSigma: 0, jpeg: PROGRESSIVE_Q91 } as const;
+
 /**
  * Every rendition's encoder settings, by the rendition's longest side (the first tier whose `upTo` it fits).
  * Chosen with `node bench/quality.ts` (BENCHMARKS.md, "Rendition quality"): per tier, the JPEG at or above the
@@ -49,9 +52,7 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     // 0.6× its bytes; effort 3 does, at about a third of effort 4's time.
     upTo: 400,
     settings: {
-      shrinkOnLoad: false,
-      sharpenSigma: 0,
-      jpeg: PROGRESSIVE_Q91,
+      ...FROM_M_UP,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0' },
     },
@@ -61,9 +62,7 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     // coverstore's SSIM at 0.58× its bytes where 8 bits needed 0.60× (and 10 bits at M, 0.61×).
     upTo: 500,
     settings: {
-      shrinkOnLoad: false,
-      sharpenSigma: 0,
-      jpeg: PROGRESSIVE_Q91,
+      ...FROM_M_UP,
       webp: { quality: 90, effort: 4 },
       avif: { quality: 74, effort: 3, chromaSubsampling: '4:2:0', bitdepth: 10 },
     },
@@ -73,9 +72,7 @@ export const ENCODER_TIERS: ReadonlyArray<{ upTo: number; settings: EncoderSetti
     // about half a second.
     upTo: Infinity,
     settings: {
-      shrinkOnLoad: false,
-      sharpenSigma: 0,
-      jpeg: PROGRESSIVE_Q91,
+      ...FROM_M_UP,
       webp: { quality: 92, effort: 4 },
       avif: { quality: 75, effort: 2, chromaSubsampling: '4:2:0' },
     },
