@@ -29,6 +29,7 @@ const { archivePath, batchOf, entryName } = await import('../src/bulk/layout.ts'
 const { exportOpenLibrary, importOpenLibrary } = await import('../src/bulk/openlibrary.ts');
 const { exportIdMap, importIdMap } = await import('../src/bulk/identifier-dumps.ts');
 const { fsck } = await import('../src/fsck.ts');
+const { CATALOGUE_FILE } = await import('../src/catalogue/db.ts');
 const { TarWriter } = await import('../src/bulk/tar.ts');
 const { loadConfig } = await import('../src/config.ts');
 const { isbn10To13 } = await import('../src/identifiers/index.ts');
@@ -149,6 +150,20 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** The catalogue's size on disk: the SQLite file and its journal, or the PostgreSQL database. Blobs not counted. */
+async function catalogueBytes(dataDir: string, databaseUrl: string | undefined): Promise<number> {
+  if (databaseUrl) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    const { rows } = await client.query('select pg_database_size(current_database()) as bytes');
+    await client.end();
+    return Number(rows[0].bytes);
+  }
+  let bytes = 0;
+  for (const name of await fs.readdir(dataDir)) if (name.startsWith(CATALOGUE_FILE)) bytes += (await fs.stat(path.join(dataDir, name))).size;
+  return bytes;
 }
 
 /** `jacket serve` on the catalogue, default settings (only where it is: port, data folder, database, admin token). */
@@ -281,6 +296,7 @@ for (const count of sizes) {
       await empty.close();
       await fs.rm(`${dataDir}-idmap`, { recursive: true, force: true });
       log(`${backend.name} ${count}: imported`);
+      put('catalogue on disk per cover (bytes, three identifiers each)', (await catalogueBytes(dataDir, database.url)) / count, 'bytes', false);
 
       const server = await serve(dataDir, database.url);
       try {

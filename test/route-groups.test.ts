@@ -24,6 +24,12 @@ describe('route groups', () => {
     ['PUT', '/api/v1/releases/not-a-uuid'],
     ['POST', '/api/v1/releases/not-a-uuid/images'],
     ['PATCH', '/api/v1/images/1'],
+    ['GET', '/api/v1/covers?q=achebe'],
+    ['PATCH', '/api/v1/covers/1'],
+    ['POST', '/api/v1/covers/1/replace'],
+    ['GET', '/api/v1/covers/1/history'],
+    ['DELETE', '/api/v1/covers/1'],
+    ['GET', '/api/v1/stats'],
   ];
 
   test('an administrator route refuses a stranger with 401 before reading a broken body', async () => {

@@ -18,6 +18,13 @@ import { noProgress, Problems, UsageError, type ProgressFactory } from './report
 const LINES_PER_TRANSACTION = 1000;
 /** Rows per page when the exports read the catalogue. */
 const PAGE = 500;
+/** Byte order of ASCII text, as the databases' binary collation orders identifiers. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Keys in one IN list of the export: few enough that an index probe per key is the plan on any catalogue size. */
+const KEYS_PER_STATEMENT = 100;
 export interface IdentifierImportSummary {
   lines: number;
   identifiersAdded: number;
@@ -262,13 +269,17 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
     for await (const covers of services.catalogue.visibleCoverPages(PAGE)) {
       const olids = [...new Set(covers.flatMap((cover) => (cover.olid ? [cover.olid] : [])))];
       const ids = covers.map((cover) => cover.id);
-      // Two statements rather than one with an OR: each reads its own index on either database, where an OR of two
-      // long IN lists lets PostgreSQL's planner prefer reading the whole table.
+      // By cover and by edition in separate statements of at most KEYS_PER_STATEMENT keys: each reads its own index on
+      // either database, where an OR of two long IN lists lets PostgreSQL's planner prefer reading the whole table.
       const columns = ['scheme', 'value', 'olid', 'cover_id'] as const;
-      const identifiers = [
-        ...(await db.selectFrom('identifiers').select(columns).where('cover_id', 'in', ids).where('olid', '=', '').execute()),
-        ...(olids.length > 0 ? await db.selectFrom('identifiers').select(columns).where('olid', 'in', olids).execute() : []),
-      ].sort((a, b) => (a.scheme === b.scheme ? (a.value < b.value ? -1 : a.value > b.value ? 1 : 0) : a.scheme < b.scheme ? -1 : 1));
+      const identifiers = [];
+      for (let at = 0; at < ids.length; at += KEYS_PER_STATEMENT) {
+        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('cover_id', 'in', ids.slice(at, at + KEYS_PER_STATEMENT)).where('olid', '=', '').execute()));
+      }
+      for (let at = 0; at < olids.length; at += KEYS_PER_STATEMENT) {
+        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('olid', 'in', olids.slice(at, at + KEYS_PER_STATEMENT)).execute()));
+      }
+      identifiers.sort((a, b) => compareText(a.scheme, b.scheme) || compareText(a.value, b.value));
       const byOlid = new Map<string, typeof identifiers>();
       const byCover = new Map<number, typeof identifiers>();
       for (const row of identifiers) {
@@ -288,35 +299,28 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
       coversDone += covers.length;
       bar.update(coversDone, summary.rows);
     }
-    // Identifiers of entities that have no visible cover: keyset pages over the identifiers' primary key order.
-    let cursor: { olid: string; scheme: string; value: string } | undefined;
+    // Identifiers of entities that have no visible cover: the olid index walked once, a page of entities at a time,
+    // and the page's entities looked up among the visible covers (a NOT EXISTS per row would let PostgreSQL's planner
+    // read both tables whole for every page).
+    let after = '';
     for (;;) {
-      let query = db
-        .selectFrom('identifiers')
-        .select(['scheme', 'value', 'olid'])
-        .where('olid', '!=', '')
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb.selectFrom('covers').select('covers.id').whereRef('covers.olid', '=', 'identifiers.olid').where(visibleRows(db)),
-            ),
-          ),
-        );
-      if (cursor) {
-        const { olid, scheme, value } = cursor;
-        // The `olid >=` term is implied by the others; it is there so that each page starts by seeking the index.
-        query = query.where('olid', '>=', olid).where((eb) =>
-          eb.or([
-            eb('olid', '>', olid),
-            eb.and([eb('olid', '=', olid), eb('scheme', '>', scheme)]),
-            eb.and([eb('olid', '=', olid), eb('scheme', '=', scheme), eb('value', '>', value)]),
-          ]),
-        );
-      }
-      const rows = await query.orderBy('olid').orderBy('scheme').orderBy('value').limit(PAGE).execute();
+      const columns = ['scheme', 'value', 'olid'] as const;
+      let rows = await db.selectFrom('identifiers').select(columns).where('olid', '>', after).orderBy('olid').limit(PAGE).execute();
       if (rows.length === 0) break;
-      for (const row of rows) await emit(row.scheme as EditionScheme, row.value, keyOf(row.olid), undefined);
-      cursor = rows[rows.length - 1]!;
+      const last = rows[rows.length - 1]!.olid;
+      if (rows.length === PAGE) {
+        // The page may end inside the last entity's identifiers: that entity is read whole, on its own.
+        rows = [...rows.filter((row) => row.olid !== last), ...(await db.selectFrom('identifiers').select(columns).where('olid', '=', last).execute())];
+      }
+      const entities = [...new Set(rows.map((row) => row.olid))];
+      const covered = new Set<string>();
+      for (let at = 0; at < entities.length; at += KEYS_PER_STATEMENT) {
+        const found = await db.selectFrom('covers').select('olid').where('olid', 'in', entities.slice(at, at + KEYS_PER_STATEMENT)).where(visibleRows(db)).execute();
+        for (const { olid } of found) if (olid) covered.add(olid);
+      }
+      rows.sort((a, b) => compareText(a.olid, b.olid) || compareText(a.scheme, b.scheme) || compareText(a.value, b.value));
+      for (const row of rows) if (!covered.has(row.olid)) await emit(row.scheme as EditionScheme, row.value, keyOf(row.olid), undefined);
+      after = last;
     }
     // Links known for covers that are not in the catalogue yet.
     let afterLink = 0;

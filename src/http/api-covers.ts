@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.ts';
 import { COLLECTION_SORTS, type Category, type CollectionSort, type Cover } from '../catalogue/covers.ts';
 import { checkedTitleEdit, foldWords, MAX_SEARCH_WORDS, titleOf } from '../catalogue/titles.ts';
+import { requirePermission } from '../auth.ts';
 import { JacketError } from '../errors.ts';
 import { CATEGORY_OLID_KIND, EDITION_SCHEMES, isEditionScheme, normaliseIdentifier, normaliseIsbn, parseOlid, type EditionScheme } from '../identifiers/index.ts';
 import { coverIdParam, coverRecord, idParams } from './api-moderation.ts';
@@ -85,6 +86,7 @@ function collectionSearch(q: string): CollectionSearch {
 /** The librarian's collection API (administrator): browse and search every cover, correct, replace or delete one. */
 export async function coverRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { auth, catalogue, ingest } = services;
+  requirePermission(app, auth, 'admin');
 
   async function liveCover(id: number): Promise<Cover> {
     const cover = await catalogue.getCover(id);
@@ -121,7 +123,6 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'admin');
       const query = request.query as { q?: string; category?: Category; status?: Cover['status']; identifiers?: 'none'; sort: CollectionSort; limit: number; offset: number };
       const search = query.q?.trim() ? collectionSearch(query.q) : {};
       const page = await catalogue.browseCovers({ ...query, ...search, withoutIdentifiers: query.identifiers === 'none' });
@@ -154,7 +155,6 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       },
     },
     async (request) => {
-      await auth.require(request, 'admin');
       const cover = await liveCover(coverIdParam(request));
       const body = request.body ?? {};
       const identifiers = body.identifiers === undefined ? undefined : identifierEdit(body.identifiers);
@@ -194,7 +194,6 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'admin');
       const old = await liveCover(coverIdParam(request));
       const form = await readForm(request, services.intake.maxImageBytes, ['data', 'file']);
       const replacement = await ingest.addCover({
@@ -224,7 +223,6 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       },
     },
     async (request, reply) => {
-      await auth.require(request, 'admin');
       const id = coverIdParam(request);
       const cover = await catalogue.getCover(id);
       if (!cover) throw new JacketError(404, 'not_found', `There is no cover ${id}.`);
@@ -246,7 +244,6 @@ export async function coverRoutes(app: FastifyInstance, services: Services): Pro
       },
     },
     async (request) => {
-    await auth.require(request, 'admin');
     const id = coverIdParam(request);
     const deleted = await catalogue.deleteCover(id);
     if (!deleted) throw new JacketError(404, 'not_found', `There is no cover ${id} (or it was already deleted).`);
