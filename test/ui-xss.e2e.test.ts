@@ -204,6 +204,17 @@ describe('the web UI never runs what it shows', () => {
       await confirm(`Revoke ${PAYLOADS[3]}`, 'Revoke the key');
       await page.locator('#key-admin-result .notice.ok').waitFor();
     });
+    // One file named with the payload, sent with the payload as its title and author.
+    let uploaded = '';
+    await visit('/ui/upload', async () => {
+      await page.locator('#file').setInputFiles(scan(PAYLOADS[0]));
+      await page.locator('#preview img').waitFor();
+      await page.locator('#title').fill(PAYLOAD);
+      await page.locator('#author').fill(PAYLOADS[0]);
+      await page.getByRole('button', { name: 'Upload', exact: true }).click();
+      uploaded = (await page.locator('#result-link').getAttribute('href')) ?? '';
+    });
+    await visit(uploaded, undefined, true);
     // Many files at once, named with the payload: one flagged (no ISBN in its name), one sent.
     await visit('/ui/upload', async () => {
       await page.locator('#batch-files').setInputFiles([scan(PAYLOADS[0]), scan(`9780385472579 ${PAYLOADS[1]}`)]);
