@@ -22,6 +22,9 @@ function exchange(url: string, chunks: Buffer[]): Promise<string> {
     const received: Buffer[] = [];
     const socket = net.connect(Number(port), '127.0.0.1');
     let quiet: NodeJS.Timeout | undefined;
+    // Quiet is counted from the last byte written: a slow machine writing a stream byte by byte must not cut the
+    // answer short between two of its writes.
+    let writing = true;
     const finish = () => {
       clearTimeout(quiet);
       socket.destroy();
@@ -33,7 +36,7 @@ function exchange(url: string, chunks: Buffer[]): Promise<string> {
     };
     socket.on('data', (chunk: Buffer) => {
       received.push(chunk);
-      rearm();
+      if (!writing) rearm();
     });
     socket.on('close', finish);
     // A server that closed while the client was still writing (after `Connection: close`) is an answer, not a failure:
@@ -45,6 +48,7 @@ function exchange(url: string, chunks: Buffer[]): Promise<string> {
         socket.write(chunk);
         await new Promise((resolve) => setImmediate(resolve));
       }
+      writing = false;
       rearm();
     });
   });
