@@ -1,6 +1,6 @@
-import { createQueryId, sql, type CompiledQuery, type ExpressionBuilder, type Transaction } from 'kysely';
+import { createQueryId, sql, type CompiledQuery, type ExpressionBuilder } from 'kysely';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
-import { isPostgres, type CatalogueDb } from './db.ts';
+import { isPostgres, type CatalogueDb, type Executor } from './db.ts';
 import type { CoversTable, Database, StoredImageColumns } from './schema.ts';
 import { editTitle, titleMatches, type TitleEdit } from './titles.ts';
 
@@ -108,7 +108,7 @@ function coverRow(input: NewCover, decided: { id: number; category: Category; ol
   };
 }
 
-export type Executor = CatalogueDb | Transaction<Database>;
+export type { Executor };
 
 /**
  * A counter in the `sequences` table: the next value, or with `requested` (an id kept from an import), the counter

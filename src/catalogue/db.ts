@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresAdapter, sql, SqliteDialect, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresAdapter, sql, SqliteDialect, type MigrationProvider, type SqliteDatabase, type Transaction } from 'kysely';
 import { migrations } from './migrations/index.ts';
 import { ConfigError, type Config } from '../config.ts';
 import type { Database } from './schema.ts';
 
 export type CatalogueDb = Kysely<Database>;
+
+/** Where a statement runs: the catalogue itself, or a transaction on it. */
+export type Executor = CatalogueDb | Transaction<Database>;
 
 /** The embedded catalogue's file in the data folder. */
 export const CATALOGUE_FILE = 'catalogue.sqlite';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { JacketError } from '../errors.ts';
 import { isPostgres, type CatalogueDb } from './db.ts';
-import type { Executor } from './covers.ts';
+import type { Executor } from './db.ts';
 
 /** What is known of a book besides its identifiers; kept where its identifiers are (its edition, else its cover). */
 export interface BookTitle {

@@ -1,7 +1,7 @@
 // Developer keys for the administrator: every key with today's use against its limit, a form to make one (the secret
 // is shown once), and revocation after a confirmation.
 import { api, clear, confirmDialog, errorNotice, formatDate, h, notice } from '../lib.js';
-import { secretNotice } from './keys.js';
+import { secretNotice } from '../key-secret.js';
 
 function field(id, label, help, attributes = {}) {
   return h(
