@@ -261,7 +261,10 @@ export class HotResponses {
     return { head: Buffer.from(head, 'latin1'), body, written };
   }
 
-  /** Remember image answers the dialects offered (Delivery.answer). Registered last, so every other onSend hook has run. */
+  /**
+   * Remember image answers the dialects offered (Delivery.answer). Registered after the root hooks (request id, CORS)
+   * and before the route groups, which inherit it; no group adds an onSend hook of its own.
+   */
   install(app: FastifyInstance): void {
     if (!this.entries) return;
     const entries = this.entries;
