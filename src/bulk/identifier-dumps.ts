@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Services } from '../services.ts';
-import { ensureEntities, insertIdentifierRows, visibleRows, type IdentifierRow } from '../catalogue/covers.ts';
+import { ensureEntities, inChunks, insertIdentifierRows, visibleRows, type IdentifierRow } from '../catalogue/covers.ts';
 import { refreshStatistics } from '../catalogue/db.ts';
 import { importEditionTitles } from '../catalogue/titles.ts';
 import type { EditionScheme, OlidKind } from '../identifiers/index.ts';
@@ -273,11 +273,11 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
       // either database, where an OR of two long IN lists lets PostgreSQL's planner prefer reading the whole table.
       const columns = ['scheme', 'value', 'olid', 'cover_id'] as const;
       const identifiers = [];
-      for (let at = 0; at < ids.length; at += KEYS_PER_STATEMENT) {
-        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('cover_id', 'in', ids.slice(at, at + KEYS_PER_STATEMENT)).where('olid', '=', '').execute()));
+      for (const chunk of inChunks(ids, KEYS_PER_STATEMENT)) {
+        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('cover_id', 'in', chunk).where('olid', '=', '').execute()));
       }
-      for (let at = 0; at < olids.length; at += KEYS_PER_STATEMENT) {
-        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('olid', 'in', olids.slice(at, at + KEYS_PER_STATEMENT)).execute()));
+      for (const chunk of inChunks(olids, KEYS_PER_STATEMENT)) {
+        identifiers.push(...(await db.selectFrom('identifiers').select(columns).where('olid', 'in', chunk).execute()));
       }
       identifiers.sort((a, b) => compareText(a.scheme, b.scheme) || compareText(a.value, b.value));
       const byOlid = new Map<string, typeof identifiers>();
@@ -314,8 +314,8 @@ export async function exportIdMap(services: Services, file: string, progress: Pr
       }
       const entities = [...new Set(rows.map((row) => row.olid))];
       const covered = new Set<string>();
-      for (let at = 0; at < entities.length; at += KEYS_PER_STATEMENT) {
-        const found = await db.selectFrom('covers').select('olid').where('olid', 'in', entities.slice(at, at + KEYS_PER_STATEMENT)).where(visibleRows(db)).execute();
+      for (const chunk of inChunks(entities, KEYS_PER_STATEMENT)) {
+        const found = await db.selectFrom('covers').select('olid').where('olid', 'in', chunk).where(visibleRows(db)).execute();
         for (const { olid } of found) if (olid) covered.add(olid);
       }
       rows.sort((a, b) => compareText(a.olid, b.olid) || compareText(a.scheme, b.scheme) || compareText(a.value, b.value));

@@ -165,7 +165,7 @@ const COLLECTION_ORDER: Record<CollectionSort, ['covers.created_at' | 'covers.mo
 };
 
 /** `items` in consecutive slices of at most `size`: one statement each. */
-function* inChunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
+export function* inChunks<T>(items: readonly T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
