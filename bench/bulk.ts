@@ -15,6 +15,7 @@ const { createServices } = await import('../src/services.ts');
 const { archivePath, batchOf, entryName } = await import('../src/bulk/layout.ts');
 const { exportOpenLibrary, importOpenLibrary } = await import('../src/bulk/openlibrary.ts');
 const { TarWriter } = await import('../src/bulk/tar.ts');
+const { distinctJpeg } = await import('./distinct-jpeg.ts');
 const { loadConfig } = await import('../src/config.ts');
 
 const count = Number(process.argv[2] ?? 20000);
@@ -22,17 +23,11 @@ const root = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-bench-bulk-'));
 const source = path.join(root, 'source');
 
 // One small cover (180×270 of noise, JPEG quality 80: about 20 KiB, the size of a typical Open Library -M cover),
-// made distinct per id by a JPEG comment segment right after SOI.
+// made distinct per id (distinctJpeg).
 const noise = Buffer.alloc(180 * 270 * 3);
 for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + ((i * i) % 251)) % 256;
 const base = await sharp(noise, { raw: { width: 180, height: 270, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
-function coverBytes(id: number): Buffer {
-  const text = Buffer.from(`jacket bench cover ${id}`);
-  const segment = Buffer.alloc(4);
-  segment.writeUInt16BE(0xfffe, 0);
-  segment.writeUInt16BE(text.length + 2, 2);
-  return Buffer.concat([base.subarray(0, 2), segment, text, base.subarray(2)]);
-}
+const coverBytes = (id: number): Buffer => distinctJpeg(base, `jacket bench cover ${id}`);
 
 let started = performance.now();
 let writer: Awaited<ReturnType<typeof TarWriter.create>> | undefined;

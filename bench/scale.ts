@@ -31,6 +31,7 @@ const { exportIdMap, importIdMap } = await import('../src/bulk/identifier-dumps.
 const { fsck } = await import('../src/fsck.ts');
 const { CATALOGUE_FILE } = await import('../src/catalogue/db.ts');
 const { TarWriter } = await import('../src/bulk/tar.ts');
+const { distinctJpeg } = await import('./distinct-jpeg.ts');
 const { loadConfig } = await import('../src/config.ts');
 const { isbn10To13 } = await import('../src/identifiers/index.ts');
 
@@ -56,15 +57,9 @@ const root = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-bench-scale-'));
 const ADMIN = 'bench-admin';
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-// One tiny cover (8×8, a few hundred bytes), made distinct per id by a JPEG comment segment right after SOI.
+// One tiny cover (8×12, a few hundred bytes), made distinct per id (distinctJpeg).
 const base = await sharp({ create: { width: 8, height: 12, channels: 3, background: '#3a6ea5' } }).jpeg({ quality: 80 }).toBuffer();
-function coverBytes(id: number): Buffer {
-  const text = Buffer.from(`jacket scale cover ${id}`);
-  const segment = Buffer.alloc(4);
-  segment.writeUInt16BE(0xfffe, 0);
-  segment.writeUInt16BE(text.length + 2, 2);
-  return Buffer.concat([base.subarray(0, 2), segment, text, base.subarray(2)]);
-}
+const coverBytes = (id: number): Buffer => distinctJpeg(base, `jacket scale cover ${id}`);
 
 /** The ISBN-13 of cover `id` (978 + the id as nine digits, valid check digits). */
 function isbnOf(id: number): string {
