@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { storeBehind } from './storage/measured.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { inChunks } from './catalogue/covers.ts';
 import type { CatalogueDb } from './catalogue/db.ts';
 import { mapLimited } from './concurrency.ts';
 import type { BlobStore } from './storage/blobstore.ts';
@@ -19,12 +20,13 @@ export interface BlobReference {
 
 /**
  * Everything in the database that points at blobs. Yields in batches so a large catalogue is never all in memory.
- * `refersTo` answers for one blob — a row with this blob key, or (for a rendition's original) with this sha256 — so
- * `--repair` can ask again just before each delete; a source without it is read whole instead.
+ * `referenced` answers for a batch of blobs — which of these blob keys a row holds, and which of these sha256s (a
+ * rendition's original) — through the tables' indexes: fsck asks it for each page of the store's listing, and
+ * `--repair` again just before each delete.
  */
 export interface BlobReferenceSource {
   (db: CatalogueDb): AsyncIterable<BlobReference>;
-  refersTo?(db: CatalogueDb, blob: { key?: string; sha256?: string }): Promise<boolean>;
+  referenced(db: CatalogueDb, blobs: { keys?: string[]; sha256s?: string[] }): Promise<{ keys: Set<string>; sha256s: Set<string> }>;
 }
 
 const PAGE = 1000;
@@ -50,14 +52,17 @@ function tableBlobReferences(table: BlobOwningTable, label: string): BlobReferen
       after = Number(rows[rows.length - 1]!.id);
     }
   };
-  source.refersTo = async (db, { key, sha256 }) => {
-    const row = await db
-      .selectFrom(table as 'covers')
-      .select('id')
-      .where((eb) => eb.or([...(key !== undefined ? [eb('blob_key', '=', key)] : []), ...(sha256 !== undefined ? [eb('sha256', '=', sha256)] : [])]))
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
+  source.referenced = async (db, { keys = [], sha256s = [] }) => {
+    const found = { keys: new Set<string>(), sha256s: new Set<string>() };
+    for (const chunk of inChunks(keys)) {
+      const rows = await db.selectFrom(table as 'covers').select('blob_key').distinct().where('blob_key', 'in', chunk).execute();
+      for (const row of rows) found.keys.add(row.blob_key);
+    }
+    for (const chunk of inChunks(sha256s)) {
+      const rows = await db.selectFrom(table as 'covers').select('sha256').distinct().where('sha256', 'in', chunk).execute();
+      for (const row of rows) found.sha256s.add(row.sha256);
+    }
+    return found;
   };
   return source;
 }
@@ -92,6 +97,7 @@ export interface BlobProblem {
 
 export interface FsckReport {
   referencesChecked: number;
+  /** Blobs read and hashed: each once per page of references it appears in (so a blob shared across pages counts again). */
   blobsChecked: number;
   missing: BlobProblem[];
   corrupt: BlobProblem[];
@@ -121,12 +127,6 @@ function hasTemporaryFiles(blobs: BlobStore): blobs is BlobStore & TemporaryFile
   return typeof (blobs as Partial<TemporaryFiles>).listTemporary === 'function' && typeof (blobs as Partial<TemporaryFiles>).root === 'string';
 }
 
-/** The original a reference points at, by sha256: recorded, or read from an `originals/ab/cd/<sha256>` key. */
-function addSha256(set: Set<string>, reference: BlobReference): void {
-  const sha256 = reference.sha256 ?? /^originals\/[0-9a-f]{2}\/[0-9a-f]{2}\/([0-9a-f]{64})$/.exec(reference.key)?.[1];
-  if (sha256) set.add(sha256);
-}
-
 /** sha256 of the original a rendition key was made from (`renditions/ab/<sha256>-WxH.ext`). */
 function renditionSource(key: string): string | undefined {
   return /^renditions\/[0-9a-f]{2}\/([0-9a-f]{64})-[^/]+$/.exec(key)?.[1];
@@ -147,53 +147,72 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   const graceMs = options.graceMs ?? 0;
   const report: FsckReport = { referencesChecked: 0, blobsChecked: 0, missing: [], corrupt: [], garbage: [], recent: [], repaired: [] };
 
-  const byKey = new Map<string, BlobReference[]>();
+  // References a page at a time, never the whole catalogue: at Open Library's size (millions of covers) a map of every
+  // reference would not fit in the heap. A blob referenced from two pages is checked twice; problems are few and are
+  // merged by key so each is reported once with all its owners.
+  const missing = new Map<string, BlobProblem>();
+  const corrupt = new Map<string, BlobProblem>();
+  const addProblem = (problems: Map<string, BlobProblem>, key: string, owners: string[], detail: string) => {
+    const known = problems.get(key);
+    if (known) known.owners.push(...owners);
+    else problems.set(key, { key, owners, detail });
+  };
+  const checkPage = async (page: BlobReference[]) => {
+    const byKey = new Map<string, BlobReference[]>();
+    for (const reference of page) {
+      const list = byKey.get(reference.key);
+      if (list) list.push(reference);
+      else byKey.set(reference.key, [reference]);
+    }
+    await mapLimited([...byKey.entries()], options.concurrency ?? 4, async ([key, references]) => {
+      report.blobsChecked++;
+      const bytes = await blobs.get(key);
+      if (!bytes) return addProblem(missing, key, references.map((reference) => reference.owner), 'blob is missing');
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      const wrong = references.filter(
+        (reference) => (reference.sha256 !== undefined && reference.sha256 !== sha256) || (reference.size !== undefined && reference.size !== bytes.length),
+      );
+      if (wrong.length === 0) return;
+      const expected = wrong[0]!;
+      addProblem(
+        corrupt,
+        key,
+        wrong.map((reference) => reference.owner),
+        `expected ${expected.size ?? 'any number of'} bytes with sha256 ${expected.sha256 ?? '(not recorded)'}, found ${bytes.length} bytes with sha256 ${sha256}`,
+      );
+    });
+  };
+  let page: BlobReference[] = [];
   for await (const reference of referencedBlobs(db, sources)) {
     report.referencesChecked++;
-    const list = byKey.get(reference.key);
-    if (list) list.push(reference);
-    else byKey.set(reference.key, [reference]);
+    page.push(reference);
+    if (page.length >= PAGE) {
+      await checkPage(page);
+      page = [];
+    }
   }
+  await checkPage(page);
+  report.missing = [...missing.values()].sort((a, b) => a.key.localeCompare(b.key));
+  report.corrupt = [...corrupt.values()].sort((a, b) => a.key.localeCompare(b.key));
 
-  await mapLimited([...byKey.entries()], options.concurrency ?? 4, async ([key, references]) => {
-    report.blobsChecked++;
-    const owners = references.map((reference) => reference.owner);
-    const bytes = await blobs.get(key);
-    if (!bytes) {
-      report.missing.push({ key, owners, detail: 'blob is missing' });
-      return;
-    }
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    const wrong = references.filter(
-      (reference) => (reference.sha256 !== undefined && reference.sha256 !== sha256) || (reference.size !== undefined && reference.size !== bytes.length),
-    );
-    if (wrong.length > 0) {
-      const expected = wrong[0]!;
-      report.corrupt.push({
-        key,
-        owners: wrong.map((reference) => reference.owner),
-        detail: `expected ${expected.size ?? 'any number of'} bytes with sha256 ${expected.sha256 ?? '(not recorded)'}, found ${bytes.length} bytes with sha256 ${sha256}`,
-      });
-    }
-  });
-  report.missing.sort((a, b) => a.key.localeCompare(b.key));
-  report.corrupt.sort((a, b) => a.key.localeCompare(b.key));
-
-  const referencedSha256 = new Set<string>();
-  for (const references of byKey.values()) for (const reference of references) addSha256(referencedSha256, reference);
-
+  // The store's listing, a page at a time, each page's keys (or its renditions' originals) asked of the catalogue.
   const candidates: Array<{ item: Garbage; modifiedAt?: number }> = [];
   const blobCandidate = async (kind: GarbageKind, key: string) => {
     const stat = await blobs.stat(key);
     if (stat) candidates.push({ item: { kind, key, bytes: stat.size }, modifiedAt: stat.modifiedAt });
   };
-  for await (const key of blobs.list('originals/')) {
-    if (!byKey.has(key)) await blobCandidate('orphan-original', key);
+  for await (const keys of listedInPages(blobs, 'originals/')) {
+    const { keys: kept } = await referencedBy(db, sources, { keys });
+    for (const key of keys) if (!kept.has(key)) await blobCandidate('orphan-original', key);
   }
-  for await (const key of blobs.list('renditions/')) {
-    const source = renditionSource(key);
-    if (source && !referencedSha256.has(source)) await blobCandidate('orphan-rendition', key);
-    else if (supersededRendition(key)) await blobCandidate('superseded-rendition', key);
+  for await (const keys of listedInPages(blobs, 'renditions/')) {
+    const sha256s = keys.map(renditionSource).filter((sha256) => sha256 !== undefined);
+    const { sha256s: kept } = await referencedBy(db, sources, { sha256s });
+    for (const key of keys) {
+      const source = renditionSource(key);
+      if (source && !kept.has(source)) await blobCandidate('orphan-rendition', key);
+      else if (supersededRendition(key)) await blobCandidate('superseded-rendition', key);
+    }
   }
   const local = storeBehind(blobs);
   if (hasTemporaryFiles(local)) {
@@ -222,6 +241,30 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   return report;
 }
 
+/** The store's keys under `prefix`, PAGE at a time. */
+async function* listedInPages(blobs: BlobStore, prefix: string): AsyncIterable<string[]> {
+  let page: string[] = [];
+  for await (const key of blobs.list(prefix)) {
+    page.push(key);
+    if (page.length >= PAGE) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/** Which of these blob keys and originals' sha256s any source refers to. */
+async function referencedBy(db: CatalogueDb, sources: BlobReferenceSource[], blobs: { keys?: string[]; sha256s?: string[] }): Promise<{ keys: Set<string>; sha256s: Set<string> }> {
+  const found = { keys: new Set<string>(), sha256s: new Set<string>() };
+  for (const source of sources) {
+    const { keys, sha256s } = await source.referenced(db, blobs);
+    for (const key of keys) found.keys.add(key);
+    for (const sha256 of sha256s) found.sha256s.add(sha256);
+  }
+  return found;
+}
+
 /**
  * The old rendition layout had a folder per original (`renditions/ab/<sha256>/`), which the new layout exists to
  * avoid: on a local disk, once its last rendition is collected, the folder goes too. One still holding files stays.
@@ -245,30 +288,10 @@ async function stillGarbage(db: CatalogueDb, blobs: BlobStore, sources: BlobRefe
     const info = await fs.stat(item.key).catch(() => undefined);
     return info !== undefined && !isRecent(info.mtimeMs, graceMs, Date.now());
   }
-  if (item.kind !== 'superseded-rendition') {
-    const blob = item.kind === 'orphan-original' ? { key: item.key } : { sha256: renditionSource(item.key) };
-    if (await referencedNow(db, sources, blob)) return false;
-  }
+  if (item.kind === 'orphan-original' && (await referencedBy(db, sources, { keys: [item.key] })).keys.size > 0) return false;
+  if (item.kind === 'orphan-rendition' && (await referencedBy(db, sources, { sha256s: [renditionSource(item.key)!] })).sha256s.size > 0) return false;
   const stat = await blobs.stat(item.key);
   return stat !== undefined && !isRecent(stat.modifiedAt, graceMs, Date.now());
-}
-
-async function referencedNow(db: CatalogueDb, sources: BlobReferenceSource[], blob: { key?: string; sha256?: string }): Promise<boolean> {
-  for (const source of sources) {
-    if (source.refersTo) {
-      if (await source.refersTo(db, blob)) return true;
-      continue;
-    }
-    for await (const reference of source(db)) {
-      if (blob.key !== undefined && reference.key === blob.key) return true;
-      if (blob.sha256 !== undefined) {
-        const shas = new Set<string>();
-        addSha256(shas, reference);
-        if (shas.has(blob.sha256)) return true;
-      }
-    }
-  }
-  return false;
 }
 
 /**

@@ -8,8 +8,10 @@ import { runJacket } from './helpers/process.ts';
 import { makeTempDir, startJacket, type RunningJacket } from './helpers/server.ts';
 import { startS3, uniqueName } from './helpers/backends.ts';
 import { S3BlobStore } from '../src/storage/s3.ts';
-import { renditionKey } from '../src/storage/blobstore.ts';
-import { BLOB_REFERENCE_SOURCES } from '../src/fsck.ts';
+import { originalKey, renditionKey } from '../src/storage/blobstore.ts';
+import { BLOB_REFERENCE_SOURCES, fsck } from '../src/fsck.ts';
+import { createServices } from '../src/services.ts';
+import { loadConfig } from '../src/config.ts';
 import { CompiledQuery } from 'kysely';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -199,12 +201,12 @@ test('on S3 storage the grace period holds: a fresh orphan object is left alone 
   }
 });
 
-test('the re-check before a removal finds a blob by index, not by reading a whole table', async () => {
+test('fsck asks the catalogue about blobs by index, not by reading a whole table (each page of the store\'s listing, and the re-check before a removal)', async () => {
   const dataDir = await makeTempDir('jacket-fsck-plan-');
   const jacket = await startJacket({ JACKET_DATA_DIR: dataDir });
   try {
     const { db } = jacket.services;
-    // Capture the statements fsck's own re-check runs, then ask SQLite how it would run each.
+    // Capture the statements fsck's own questions run, then ask SQLite how it would run each.
     const statements: CompiledQuery[] = [];
     const capturing = db.withPlugin({
       transformQuery: (args) => {
@@ -214,8 +216,8 @@ test('the re-check before a removal finds a blob by index, not by reading a whol
       transformResult: async (args) => args.result,
     });
     for (const source of BLOB_REFERENCE_SOURCES) {
-      assert.equal(await source.refersTo!(capturing, { key: 'originals/00/00/none' }), false);
-      assert.equal(await source.refersTo!(capturing, { sha256: '0'.repeat(64) }), false);
+      assert.equal((await source.referenced(capturing, { keys: ['originals/00/00/none'] })).keys.size, 0);
+      assert.equal((await source.referenced(capturing, { sha256s: ['0'.repeat(64)] })).sha256s.size, 0);
     }
     assert.equal(statements.length, 4);
     for (const statement of statements) {
@@ -226,6 +228,28 @@ test('the re-check before a removal finds a blob by index, not by reading a whol
     }
   } finally {
     await jacket.close();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('fsck reads the catalogue and the store a page at a time: a blob shared across pages is reported once with every owner, orphans past the first page are found', async () => {
+  // Pages are 1,000 rows or keys: 1,500 covers share one missing blob, 1,200 orphan originals lie in the store.
+  const dataDir = await makeTempDir('jacket-fsck-pages-');
+  const services = await createServices(loadConfig({ JACKET_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+  try {
+    const gone = sha256(Buffer.from('a cover whose bytes were lost'));
+    const shared = { category: 'b' as const, blobKey: originalKey(gone), sha256: gone, mime: 'image/jpeg', width: 10, height: 15, byteSize: 100 };
+    await services.catalogue.addCovers(Array.from({ length: 1500 }, () => ({ ...shared })));
+    const orphans = Array.from({ length: 1200 }, (_, i) => sha256(Buffer.from(`orphan ${i}`)));
+    await Promise.all(orphans.map((orphan) => services.blobs.put(originalKey(orphan), Buffer.from(`orphan bytes ${orphan}`), { regenerable: true })));
+    const report = await fsck(services.db, services.blobs);
+    assert.equal(report.referencesChecked, 1500);
+    assert.equal(report.missing.length, 1);
+    assert.equal(report.missing[0]!.key, originalKey(gone));
+    assert.equal(new Set(report.missing[0]!.owners).size, 1500);
+    assert.deepEqual(report.garbage.map((item) => item.key).sort(), orphans.map(originalKey).sort());
+  } finally {
+    await services.close();
     await fs.rm(dataDir, { recursive: true, force: true });
   }
 });
