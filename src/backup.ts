@@ -12,6 +12,7 @@ export interface BackupReport {
   outDir: string;
   databaseBytes: number;
   blobsCopied: number;
+  /** References whose blob was already in the backup (from an earlier backup, or shared with a row copied before). */
   blobsAlreadyPresent: number;
   bytesCopied: number;
   /** Referenced blobs that could not be backed up (missing or not matching their hash in the live store). */
@@ -53,11 +54,10 @@ export async function backupDataDir(dataDir: string, outDir: string, options: { 
   // The live images: JACKET_STORAGE when it names a folder; the backup keeps them in DIR/blobs either way.
   const from = new FsBlobStore(options.blobRoot ?? path.join(dataDir, 'blobs'));
   const to = new FsBlobStore(path.join(outDir, 'blobs'));
-  const seen = new Set<string>();
   try {
+    // Reference by reference, with no set of the keys seen (at Open Library's size it would take gigabytes): a blob
+    // two rows share is copied for the first and found present for the second.
     for await (const reference of referencedBlobs(snapshot)) {
-      if (seen.has(reference.key)) continue;
-      seen.add(reference.key);
       const present = await to.stat(reference.key);
       // Blobs never change once written (content-addressed), so one already in DIR is the same blob.
       if (present && (reference.size === undefined || present.size === reference.size)) {
