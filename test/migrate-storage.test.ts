@@ -5,6 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { createTestDatabase, startS3, TEST_DATABASE_URL, type TestDatabase, type TestS3 } from './helpers/backends.ts';
 import { form, makeImage } from './helpers/images.ts';
 import { makeTempDir, startJacket } from './helpers/server.ts';
+import { copyInstall } from '../src/migrate-storage.ts';
+import { createServices } from '../src/services.ts';
+import { loadConfig } from '../src/config.ts';
 
 const NODE = new URL('../node_modules/.bin/node', import.meta.url).pathname;
 const JACKET = new URL('../bin/jacket.js', import.meta.url).pathname;
@@ -87,4 +90,23 @@ describe(`jacket migrate-storage: embedded install → ${TEST_DATABASE_URL ? 'Po
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already holds 4 covers/);
   });
+});
+
+test('migrate-storage copies a table of more rows than one page, each row once (pages follow the rowid)', async () => {
+  const [sourceDir, targetDir] = await Promise.all([makeTempDir('jacket-src-pages-'), makeTempDir('jacket-dst-pages-')]);
+  const target = TEST_DATABASE_URL ? await createTestDatabase() : undefined;
+  const source = await createServices(loadConfig({ JACKET_DATA_DIR: sourceDir, LOG_LEVEL: 'silent' }));
+  const into = await createServices(loadConfig({ JACKET_DATA_DIR: targetDir, LOG_LEVEL: 'silent', ...(target ? { DATABASE_URL: target.url } : {}) }));
+  try {
+    // Rows only (no images are needed to copy the catalogue): 1,234 covers span three pages of 500.
+    const image = { category: 'b' as const, blobKey: 'originals/00/00/none', sha256: '0'.repeat(64), mime: 'image/jpeg', width: 10, height: 15, byteSize: 100 };
+    await source.catalogue.addCovers(Array.from({ length: 1234 }, () => ({ ...image })));
+    const report = await copyInstall(source, into, { renditions: false });
+    assert.equal(report.rows.covers, 1234);
+    const ids = async (db: typeof source.db) => (await db.selectFrom('covers').select('id').orderBy('id').execute()).map((row) => Number(row.id));
+    assert.deepEqual(await ids(into.db), await ids(source.db));
+  } finally {
+    await Promise.allSettled([source.close(), into.close()]);
+    await Promise.allSettled([target?.drop(), fs.rm(sourceDir, { recursive: true, force: true }), fs.rm(targetDir, { recursive: true, force: true })]);
+  }
 });
