@@ -182,16 +182,10 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
       );
     });
   };
-  let page: BlobReference[] = [];
-  for await (const reference of referencedBlobs(db, sources)) {
-    report.referencesChecked++;
-    page.push(reference);
-    if (page.length >= PAGE) {
-      await checkPage(page);
-      page = [];
-    }
+  for await (const page of inPages(referencedBlobs(db, sources))) {
+    report.referencesChecked += page.length;
+    await checkPage(page);
   }
-  await checkPage(page);
   report.missing = [...missing.values()].sort((a, b) => a.key.localeCompare(b.key));
   report.corrupt = [...corrupt.values()].sort((a, b) => a.key.localeCompare(b.key));
 
@@ -201,12 +195,12 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
     const stat = await blobs.stat(key);
     if (stat) candidates.push({ item: { kind, key, bytes: stat.size }, modifiedAt: stat.modifiedAt });
   };
-  for await (const keys of listedInPages(blobs, 'originals/')) {
+  for await (const keys of inPages(blobs.list('originals/'))) {
     const { keys: kept } = await referencedBy(db, sources, { keys });
     for (const key of keys) if (!kept.has(key)) await blobCandidate('orphan-original', key);
   }
-  for await (const keys of listedInPages(blobs, 'renditions/')) {
-    const sha256s = keys.map(renditionSource).filter((sha256) => sha256 !== undefined);
+  for await (const keys of inPages(blobs.list('renditions/'))) {
+    const sha256s = [...new Set(keys.map(renditionSource).filter((sha256) => sha256 !== undefined))];
     const { sha256s: kept } = await referencedBy(db, sources, { sha256s });
     for (const key of keys) {
       const source = renditionSource(key);
@@ -241,11 +235,11 @@ export async function fsck(db: CatalogueDb, blobs: BlobStore, options: FsckOptio
   return report;
 }
 
-/** The store's keys under `prefix`, PAGE at a time. */
-async function* listedInPages(blobs: BlobStore, prefix: string): AsyncIterable<string[]> {
-  let page: string[] = [];
-  for await (const key of blobs.list(prefix)) {
-    page.push(key);
+/** `items` PAGE at a time (references, or keys of the store's listing). */
+async function* inPages<T>(items: AsyncIterable<T>): AsyncIterable<T[]> {
+  let page: T[] = [];
+  for await (const item of items) {
+    page.push(item);
     if (page.length >= PAGE) {
       yield page;
       page = [];
