@@ -56,6 +56,7 @@ const NODE = process.execPath;
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'jacket-bench-scale-'));
 const ADMIN = 'bench-admin';
 const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
+const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1));
 
 // One tiny cover (8×12, a few hundred bytes), made distinct per id (distinctJpeg).
 const base = await sharp({ create: { width: 8, height: 12, channels: 3, background: '#3a6ea5' } }).jpeg({ quality: 80 }).toBuffer();
@@ -248,7 +249,11 @@ for (const count of sizes) {
   const source = await sourceOf(count);
   for (const backend of backends) {
     const figures = new Map<string, Figure>();
-    const put = (name: string, value: number, unit: string, higherIsBetter: boolean) => figures.set(name, { value, unit, higherIsBetter });
+    // Each figure is also logged as it is measured, so a long round that dies later still leaves what it measured.
+    const put = (name: string, value: number, unit: string, higherIsBetter: boolean) => {
+      figures.set(name, { value, unit, higherIsBetter });
+      log(`${backend.name} ${count}: ${name} = ${format(value)}`);
+    };
     const dataDir = path.join(root, `data-${backend.name}-${count}`);
     const database = await backend.create(String(count));
     const mappingOnly = await backend.create(`${count}_idmap`);
@@ -346,7 +351,6 @@ for (const count of sizes) {
   await fs.rm(path.join(root, `source-${count}`), { recursive: true, force: true });
 }
 
-const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1));
 const label = (count: number) => (count >= 1_000_000 ? `${count / 1_000_000}M` : `${Math.round(count / 1000)}k`);
 console.log(`\nsettings: defaults of jacket serve; ${requests} distinct lookups per figure, ${concurrency} at a time; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE} for the imports`);
 for (const [backend, bySize] of results) {
