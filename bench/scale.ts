@@ -19,7 +19,8 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 const fs = (await import('node:fs/promises')).default;
 const os = (await import('node:os')).default;
 const path = (await import('node:path')).default;
-const { spawn } = await import('node:child_process');
+const { execFile, spawn } = await import('node:child_process');
+const execFileAsync = (await import('node:util')).promisify(execFile);
 const net = (await import('node:net')).default;
 type AddressInfo = import('node:net').AddressInfo;
 const sharp = (await import('sharp')).default;
@@ -60,10 +61,7 @@ const log = (line: string) => console.log(`[${new Date().toISOString().slice(11,
  * Remove a folder with `rm -rf`: Node's recursive `fs.rm` ran out of its 4 GB heap on a 10M-cover store (ten million
  * files), after every figure of the round had been measured.
  */
-const removeTree = (dir: string) =>
-  new Promise<void>((resolve, reject) =>
-    spawn('rm', ['-rf', dir], { stdio: 'inherit' }).on('error', reject).on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rm -rf ${dir} exited with ${code}`)))),
-  );
+const removeTree = (dir: string) => execFileAsync('rm', ['-rf', dir]);
 const format = (value: number) => (value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1));
 
 // One tiny cover (8×12, a few hundred bytes), made distinct per id (distinctJpeg).
